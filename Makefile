@@ -1,0 +1,129 @@
+# nerve - multilayer perceptrons for Lua 5.4, with a SIMD C engine.
+#
+#   make            build/nerve/core.so (the Lua module) and build/libnerve.a
+#   make test       everything that must pass (installs missing test tools)
+#   make check      the whole suite again under ASan + UBSan
+#   make install    into the system's Lua 5.4 paths (PREFIX=/usr/local)
+#   make bench      throughput and peer comparisons (never part of test)
+
+CC      ?= cc
+LUA     ?= lua5.4
+LUA_INC ?= /usr/include/lua5.4
+PREFIX  ?= /usr/local
+LUA_LMOD = $(PREFIX)/share/lua/5.4
+LUA_CMOD = $(PREFIX)/lib/x86_64-linux-gnu/lua/5.4
+BUILD   ?= build
+
+WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+          -Wmissing-prototypes -Wno-unused-parameter
+OPT     ?= -O2 -g
+CFLAGS_ALL = -std=c11 $(OPT) -fPIC -fvisibility=hidden $(WARN) \
+          -D_POSIX_C_SOURCE=200809L -DNERVE_BUILD -Isrc -I$(LUA_INC) \
+          $(SAN) $(CFLAGS)
+LDLIBS  = -lm -lpthread
+
+ENGINE_SRC  = $(wildcard src/nerve/*.c) $(wildcard src/kernels/*.c)
+BINDING_SRC = $(wildcard src/l*.c)
+ENGINE_OBJ  = $(ENGINE_SRC:src/%.c=$(BUILD)/obj/%.o)
+BINDING_OBJ = $(BINDING_SRC:src/%.c=$(BUILD)/obj/%.o)
+HEADERS     = src/nerve.h $(wildcard src/kernels/*.h) $(wildcard src/*.h) \
+              $(wildcard src/nerve/*.h)
+
+CORE    = $(BUILD)/nerve/core.so
+LIB     = $(BUILD)/libnerve.a
+CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine
+HOST    = $(BUILD)/test_host
+
+.PHONY: all test check install uninstall clean deps ctest spec hosttest \
+        bench example
+all: $(CORE) $(LIB)
+
+$(BUILD)/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+# The module is not linked against liblua: the interpreter or host
+# provides the Lua API (a statically linked host must not get two VMs).
+$(CORE): $(ENGINE_OBJ) $(BINDING_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
+
+$(LIB): $(ENGINE_OBJ) $(BINDING_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h
+	$(CC) $(CFLAGS_ALL) -Ispec/c $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
+
+$(HOST): spec/host/test_host.c $(LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) -llua5.4 $(LDLIBS) -ldl
+
+# ---------------------------------------------------------------- tests
+
+# Installs the Lua 5.4 headers, Busted and LuaUnit from Debian when root,
+# otherwise names the one command that does.
+TEST_PKGS = lua5.4 liblua5.4-dev lua-busted lua-unit
+deps:
+	@missing=""; \
+	command -v $(LUA) >/dev/null 2>&1 || missing="$$missing lua5.4"; \
+	[ -f $(LUA_INC)/lua.h ] || missing="$$missing liblua5.4-dev"; \
+	[ -f /usr/share/lua/5.4/busted/runner.lua ] || missing="$$missing lua-busted"; \
+	[ -f /usr/share/lua/5.4/luaunit.lua ] || missing="$$missing lua-unit"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	  else \
+	    echo "missing:$$missing; run: sudo apt-get install -y $(TEST_PKGS)"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+ctest: $(CTESTS)
+	@for t in $(CTESTS); do $(RUN) ./$$t || exit 1; done
+
+hosttest: $(HOST)
+	@$(RUN) ./$(HOST) spec/host
+
+spec: $(CORE)
+	@$(RUN) $(LUA) spec/run.lua $(BUSTED_ARGS)
+
+test: deps
+	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST)
+	@$(MAKE) --no-print-directory ctest hosttest spec
+
+# The sanitizer build lives in its own folder; the stock lua5.4 is not
+# instrumented, so the runtime is preloaded into it.
+ASAN_LIB = $(shell $(CC) -print-file-name=libasan.so)
+UBSAN_LIB = $(shell $(CC) -print-file-name=libubsan.so)
+check: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  LDFLAGS="-fsanitize=address,undefined" all build/asan/test_kernels \
+	  build/asan/test_engine build/asan/test_host
+	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build/asan ctest hosttest
+	@ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
+	  NERVE_CPATH=build/asan/?.so $(MAKE) --no-print-directory BUILD=build/asan spec
+
+example: $(CORE)
+	@./nerve examples/xor.lua
+
+bench: $(CORE)
+	@$(MAKE) --no-print-directory -C bench
+
+install: $(CORE) $(LIB)
+	install -d $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve \
+	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
+	install -m 755 $(CORE) $(DESTDIR)$(LUA_CMOD)/nerve/core.so
+	install -m 644 lua/nerve/*.lua $(DESTDIR)$(LUA_LMOD)/nerve/
+	install -m 644 src/nerve.h $(DESTDIR)$(PREFIX)/include/nerve.h
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libnerve.a
+
+uninstall:
+	rm -rf $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve
+	rm -f $(DESTDIR)$(PREFIX)/include/nerve.h $(DESTDIR)$(PREFIX)/lib/libnerve.a
+
+clean:
+	rm -rf build

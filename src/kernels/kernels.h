@@ -1,0 +1,64 @@
+/*
+** kernels.h - the seam between the engine and the instruction sets.
+**
+** A table of function pointers is first filled with the scalar reference
+** (ref.c), then the slots an instruction set implements are overridden, so
+** a partial port stays correct. Kernels know nothing of layers: they see
+** row-major float32 arrays, leading dimensions (row strides) in floats.
+*/
+#ifndef NERVE_KERNELS_H
+#define NERVE_KERNELS_H
+
+#include <stddef.h>
+
+typedef struct nerve_kernels {
+  const char *name; /* "scalar", "avx2", "avx512", "neon" */
+
+  /* The three GEMM shapes of training. */
+  /* forward: C (m x n) = A (m x k) B (k x n) + bias (1 x n, NULL: none) */
+  void (*gemm_nn)(int m, int n, int k, const float *a, int lda,
+                  const float *b, int ldb, float *c, int ldc,
+                  const float *bias);
+  /* input gradient: C (m x n) = A (m x k) B^T, B is n x k */
+  void (*gemm_nt)(int m, int n, int k, const float *a, int lda,
+                  const float *b, int ldb, float *c, int ldc);
+  /* weight gradient: C (m x n) += A^T B, A is k x m, B is k x n */
+  void (*gemm_tn)(int m, int n, int k, const float *a, int lda,
+                  const float *b, int ldb, float *c, int ldc);
+  /* bias gradient: out[j] += sum_i a[i * lda + j], i < m, j < n */
+  void (*colsum)(int m, int n, const float *a, int lda, float *out);
+
+  /* Activations over n contiguous floats: y = g(x). y may equal x. */
+  void (*sigmoid)(size_t n, const float *x, float *y);
+  void (*tanh)(size_t n, const float *x, float *y);
+  void (*relu)(size_t n, const float *x, float *y);
+  void (*leaky_relu)(size_t n, const float *x, float *y, float alpha);
+  /* Softmax of each of m rows of n contiguous floats (max-shifted). */
+  void (*softmax)(int m, int n, const float *x, float *y);
+
+  /* Error terms: dx = dy * g'(a), from the output y = g(a) where that is
+  ** enough, or from a. dx may equal dy. */
+  void (*sigmoid_bwd)(size_t n, const float *y, const float *dy, float *dx);
+  void (*tanh_bwd)(size_t n, const float *y, const float *dy, float *dx);
+  void (*relu_bwd)(size_t n, const float *a, const float *dy, float *dx);
+  void (*leaky_relu_bwd)(size_t n, const float *a, const float *dy, float *dx,
+                         float alpha);
+  /* dx_i = y_i (dy_i - sum_j dy_j y_j) for each of m rows of n floats */
+  void (*softmax_bwd)(int m, int n, const float *y, const float *dy,
+                      float *dx);
+} nerve_kernels;
+
+/* The scalar reference; always compiled, always selectable. */
+void nerve_kernels_ref(nerve_kernels *k);
+/* Override the slots each instruction set implements. */
+void nerve_kernels_avx2(nerve_kernels *k);
+void nerve_kernels_avx512(nerve_kernels *k);
+
+/* The filled table for name ("scalar", "avx2", "avx512"), or NULL when the
+** name is unknown or this CPU cannot run it. Thread-safe; tables are built
+** once per process and never change. */
+const nerve_kernels *nerve_kernels_get(const char *name);
+/* The best table this CPU runs. */
+const nerve_kernels *nerve_kernels_best(void);
+
+#endif

@@ -1,0 +1,353 @@
+/*
+** nerve.h - the engine: multilayer perceptrons trained by backpropagation.
+**
+** Plain C11, no Lua. Every call that can fail returns a nerve_status; the
+** engine never prints, exits or aborts. All memory comes from the allocator
+** given to nerve_ctx_new (lua_Alloc's signature), so a host controls it.
+**
+** The numbers follow the classic derivation: a layer computes
+** a = o_prev * W + b (W is n_in x n_out, b is the weight of a constant
+** input 1), o = g(a); the forward phase keeps every a and o; the backward
+** phase turns dE/do into the error terms delta = dE/da and adds
+** dE/dW = o_prev^T * delta, dE/db = column sums of delta.
+**
+** Ownership: objects made by a *_new call belong to the caller and are
+** released with the matching *_free (layers are reference counted). Matrix
+** views returned by the engine (nerve_mat) point into engine storage; the
+** comment of each call says how long they stay valid.
+*/
+#ifndef NERVE_H
+#define NERVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(NERVE_BUILD) && defined(__GNUC__)
+#define NERVE_API __attribute__((visibility("default")))
+#else
+#define NERVE_API
+#endif
+
+#define NERVE_VERSION "0.1.0"
+
+/* Largest rows or columns of any matrix or layer (keeps size arithmetic
+** far from overflow, and bounds what a model file may ask for). */
+#define NERVE_MAX_DIM (1 << 24)
+/* Largest number of parameters of one network (2^28 floats = 1 GiB). */
+#define NERVE_MAX_PARAMS ((size_t)1 << 28)
+/* Largest number of layers of one network. */
+#define NERVE_MAX_LAYERS 4096
+
+/* ---------------------------------------------------------------- status */
+
+typedef enum nerve_status {
+  NERVE_OK = 0,
+  NERVE_ENOMEM,     /* the allocator returned NULL */
+  NERVE_EARG,       /* an argument is out of its range (size, kind, option) */
+  NERVE_ESHAPE,     /* matrix shapes do not fit together */
+  NERVE_ESTATE,     /* call out of order (backward without forward, ...) */
+  NERVE_ENAN,       /* a NaN or infinity where a finite number is needed */
+  NERVE_EFORMAT,    /* bytes are not a nerve model, or are corrupt */
+  NERVE_EVERSION,   /* a nerve model of a format version this build cannot read */
+  NERVE_ECHECKSUM,  /* the model's checksum does not match its contents */
+  NERVE_ETRUNC,     /* the model bytes end early */
+  NERVE_ELIMIT,     /* a size beyond NERVE_MAX_* */
+  NERVE_EIO         /* a file could not be read or written (see errno) */
+} nerve_status;
+
+/* A short English description of s ("not enough memory", ...). */
+NERVE_API const char *nerve_strerror(nerve_status s);
+
+/* ------------------------------------------------------------- allocator */
+
+/* Same contract as lua_Alloc: nsize == 0 frees ptr (returns NULL);
+** otherwise returns a block of nsize bytes or NULL. The engine only ever
+** allocates (ptr == NULL) and frees (nsize == 0), never resizes, and it
+** passes the original size as osize when freeing. */
+typedef void *(*nerve_alloc)(void *ud, void *ptr, size_t osize, size_t nsize);
+
+/* --------------------------------------------------------------- matrix */
+
+/* A row-major float32 view: element (i, j), 0-based, is
+** data[i * stride + j]. It owns nothing. */
+typedef struct nerve_mat {
+  float *data;
+  int rows, cols, stride;
+} nerve_mat;
+
+/* A view of the whole contiguous rows x cols block at data. */
+NERVE_API nerve_mat nerve_mat_view(float *data, int rows, int cols);
+
+/* ------------------------------------------------------------ generator */
+
+/* xoshiro256** state; owned by whoever needs reproducible draws. */
+typedef struct nerve_rng {
+  uint64_t s[4];
+} nerve_rng;
+
+NERVE_API void nerve_rng_seed(nerve_rng *r, uint64_t seed);
+NERVE_API uint64_t nerve_rng_next(nerve_rng *r);
+/* Uniform double in [0, 1). */
+NERVE_API double nerve_rng_uniform(nerve_rng *r);
+/* Uniform integer in [0, n), n >= 1, without modulo bias. */
+NERVE_API uint64_t nerve_rng_below(nerve_rng *r, uint64_t n);
+
+/* -------------------------------------------------------------- context */
+
+/* Holds the allocator, the chosen kernels and a generator. One per user
+** (one per lua_State in the binding); contexts share nothing. */
+typedef struct nerve_ctx nerve_ctx;
+
+/* Makes a context. The instruction set is the best the CPU supports,
+** unless the environment variable NERVE_ISA names a supported one. */
+NERVE_API nerve_status nerve_ctx_new(nerve_ctx **out, nerve_alloc f, void *ud);
+/* Frees the context; every object made with it must be freed first. */
+NERVE_API void nerve_ctx_free(nerve_ctx *ctx);
+
+/* The context's generator (initialisation, shuffling); seeded with 0. */
+NERVE_API nerve_rng *nerve_ctx_rng(nerve_ctx *ctx);
+
+/* Instruction sets: "avx512", "avx2", "neon", "scalar". */
+NERVE_API const char *nerve_ctx_isa(const nerve_ctx *ctx);
+/* NERVE_EARG if name is unknown or this CPU or build lacks it. */
+NERVE_API nerve_status nerve_ctx_set_isa(nerve_ctx *ctx, const char *name);
+/* 1 if name is a known instruction set this CPU and build can run. */
+NERVE_API int nerve_isa_supported(const char *name);
+
+/* Worker threads for large batches (>= 1). */
+NERVE_API int nerve_ctx_threads(const nerve_ctx *ctx);
+NERVE_API nerve_status nerve_ctx_set_threads(nerve_ctx *ctx, int n);
+
+/* 64-byte aligned memory from the context's allocator; n may be 0 (then a
+** unique minimal block). Free with nerve_free. */
+NERVE_API void *nerve_malloc(nerve_ctx *ctx, size_t n);
+NERVE_API void nerve_free(nerve_ctx *ctx, void *p);
+
+/* --------------------------------------------------------------- layers */
+
+typedef enum nerve_kind {
+  NERVE_LINEAR = 0,
+  NERVE_SIGMOID,
+  NERVE_TANH,
+  NERVE_RELU,
+  NERVE_LEAKY_RELU, /* alpha * a for a < 0 */
+  NERVE_SOFTMAX,    /* over each row */
+  NERVE_IDENTITY,
+  NERVE_KIND_COUNT
+} nerve_kind;
+
+/* "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax",
+** "identity"; NULL for an unknown kind. */
+NERVE_API const char *nerve_kind_name(nerve_kind k);
+/* The kind named name, or -1. */
+NERVE_API int nerve_kind_find(const char *name);
+
+typedef enum nerve_init {
+  NERVE_INIT_XAVIER = 0, /* U(-r, r), r = sqrt(6 / (n_in + n_out)) */
+  NERVE_INIT_HE,         /* U(-r, r), r = sqrt(6 / n_in) */
+  NERVE_INIT_UNIFORM,    /* U(-r, r), r = 1 / sqrt(n_in) (Torch7's nn.Linear) */
+  NERVE_INIT_ZERO
+} nerve_init;
+
+/* A layer: a linear map with its parameters, or an activation. Layers are
+** reference counted so that several networks (or a network and a host)
+** may hold one; its parameter storage never moves while it lives. */
+typedef struct nerve_layer nerve_layer;
+
+/* A linear layer, 1 <= n_in, n_out <= NERVE_MAX_DIM, weights initialised
+** by Xavier from the context's generator and biases zero. Count 1. */
+NERVE_API nerve_status nerve_linear_new(nerve_ctx *ctx, int n_in, int n_out,
+                                        nerve_layer **out);
+/* An activation layer of kind k (not NERVE_LINEAR); alpha is used by
+** NERVE_LEAKY_RELU only. It takes any width. Count 1. */
+NERVE_API nerve_status nerve_act_new(nerve_ctx *ctx, nerve_kind k, float alpha,
+                                     nerve_layer **out);
+NERVE_API void nerve_layer_retain(nerve_layer *l);
+/* Drops one reference; the last one frees the layer. NULL is ignored. */
+NERVE_API void nerve_layer_release(nerve_layer *l);
+
+NERVE_API nerve_kind nerve_layer_kind(const nerve_layer *l);
+/* Input and output width; 0 for activations (they take any width). */
+NERVE_API int nerve_layer_n_in(const nerve_layer *l);
+NERVE_API int nerve_layer_n_out(const nerve_layer *l);
+NERVE_API float nerve_layer_alpha(const nerve_layer *l);
+
+/* Views of a linear layer's storage, valid while the layer lives:
+** weight and grad_weight are n_in x n_out, bias and grad_bias 1 x n_out.
+** For activations they are empty (data NULL, 0 x 0). */
+NERVE_API nerve_mat nerve_layer_weight(nerve_layer *l);
+NERVE_API nerve_mat nerve_layer_bias(nerve_layer *l);
+NERVE_API nerve_mat nerve_layer_grad_weight(nerve_layer *l);
+NERVE_API nerve_mat nerve_layer_grad_bias(nerve_layer *l);
+
+/* Re-initialises the weights with scheme init from r; biases become zero.
+** A no-op for activations. */
+NERVE_API nerve_status nerve_layer_init(nerve_layer *l, nerve_init init,
+                                        nerve_rng *r);
+
+/* -------------------------------------------------------------- network */
+
+/* A sequence of layers with the batch buffers of the forward and backward
+** phases. */
+typedef struct nerve_net nerve_net;
+
+NERVE_API nerve_status nerve_net_new(nerve_ctx *ctx, nerve_net **out);
+/* Frees the network and releases its layers. NULL is ignored. */
+NERVE_API void nerve_net_free(nerve_net *net);
+NERVE_API nerve_ctx *nerve_net_ctx(const nerve_net *net);
+
+/* Appends l (retaining it). NERVE_ESHAPE if l is linear and its n_in is
+** not the width the network currently ends with; NERVE_EARG if l is a
+** linear layer already in this network (shared weights across networks
+** are fine). Nothing changes on error. */
+NERVE_API nerve_status nerve_net_add(nerve_net *net, nerve_layer *l);
+
+NERVE_API int nerve_net_count(const nerve_net *net);
+/* The i-th layer, 0-based, borrowed; NULL when out of range. */
+NERVE_API nerve_layer *nerve_net_layer(const nerve_net *net, int i);
+/* Width the network takes and gives: the first and last linear layer's
+** n_in and n_out; 0 when it has no linear layer (any width). */
+NERVE_API int nerve_net_n_in(const nerve_net *net);
+NERVE_API int nerve_net_n_out(const nerve_net *net);
+/* Trainable numbers (weights and biases of every linear layer). */
+NERVE_API size_t nerve_net_num_params(const nerve_net *net);
+
+/* Parameter tensors in layer order W1, b1, W2, b2, ...; i is 0-based. */
+NERVE_API int nerve_net_param_count(const nerve_net *net);
+NERVE_API nerve_mat nerve_net_param(const nerve_net *net, int i);
+NERVE_API nerve_mat nerve_net_grad(const nerve_net *net, int i);
+
+/* Forward phase on the batch x (B x n_in, any stride). *out receives a
+** view of the network's output buffer (B x n_out), valid until the next
+** forward, backward or train call on net or its freeing. Every layer's
+** output is kept for the backward phase. NERVE_ESHAPE on a width
+** mismatch, NERVE_EARG for a network without layers. */
+NERVE_API nerve_status nerve_net_forward(nerve_net *net, const nerve_mat *x,
+                                         nerve_mat *out);
+
+/* Backward phase for the last forward(x): grad_out is dE/d(output)
+** (B x n_out). Adds dE/dW and dE/db, summed over rows, to the accumulated
+** gradients. If grad_in is not NULL it receives a view of dE/dx (B x n_in,
+** a network buffer, valid like forward's output); with NULL the first
+** layer's input gradient is not computed. NERVE_ESTATE if no forward with
+** a batch of x's shape came before. */
+NERVE_API nerve_status nerve_net_backward(nerve_net *net, const nerve_mat *x,
+                                          const nerve_mat *grad_out,
+                                          nerve_mat *grad_in);
+
+NERVE_API void nerve_net_zero_grad(nerve_net *net);
+/* p = p - lr * grad(p) for every parameter. */
+NERVE_API void nerve_net_update(nerve_net *net, float lr);
+/* L2 norm of all accumulated gradients together. */
+NERVE_API double nerve_net_grad_norm(const nerve_net *net);
+
+/* A deep copy: new layers with the same parameters (gradients zero). */
+NERVE_API nerve_status nerve_net_clone(const nerve_net *net, nerve_net **out);
+/* Copies src's parameters into dst, whose layers must have the same kinds
+** and shapes (NERVE_ESHAPE otherwise, nothing copied). */
+NERVE_API nerve_status nerve_net_copy_params(nerve_net *dst,
+                                             const nerve_net *src);
+
+/* ---------------------------------------------------------------- losses */
+
+typedef enum nerve_loss {
+  NERVE_MSE = 0,       /* E = 1/(2B) sum (yhat - y)^2 */
+  NERVE_CROSS_ENTROPY, /* on logits: E = -1/B sum_b log softmax(z_b)[t_b] */
+  NERVE_BCE,           /* on probabilities: -1/B sum (y log p + (1-y) log(1-p)) */
+  NERVE_LOSS_COUNT
+} nerve_loss;
+
+/* "mse", "cross_entropy", "bce"; NULL for an unknown loss. */
+NERVE_API const char *nerve_loss_name(nerve_loss k);
+
+/* Checks that y fits yhat for loss k: the same shape, or for
+** NERVE_CROSS_ENTROPY a B x 1 matrix of class indices 1..C (always read as
+** indices), or a one-hot B x C. NERVE_ESHAPE, NERVE_ENAN for a non-finite
+** target, NERVE_EARG for an index that is not an integer in 1..C. */
+NERVE_API nerve_status nerve_loss_check(nerve_loss k, const nerve_mat *yhat,
+                                        const nerve_mat *y);
+/* E for the batch (after nerve_loss_check's checks). */
+NERVE_API nerve_status nerve_loss_forward(nerve_loss k, const nerve_mat *yhat,
+                                          const nerve_mat *y, double *e);
+/* dE/dyhat into grad (yhat's shape, caller's storage), with the 1/B
+** factor: (yhat - y)/B, (softmax(z) - onehot)/B, (p - y)/(p (1 - p) B). */
+NERVE_API nerve_status nerve_loss_backward(nerve_loss k, const nerve_mat *yhat,
+                                           const nerve_mat *y, nerve_mat *grad);
+
+/* ------------------------------------------------------------ optimizers */
+
+typedef struct nerve_sgd_opts {
+  float lr, momentum, weight_decay;
+  int nesterov;
+} nerve_sgd_opts;
+
+typedef struct nerve_adam_opts {
+  float lr, beta1, beta2, eps, weight_decay;
+} nerve_adam_opts;
+
+/* An optimizer over the parameters net has now (it retains their layers,
+** so it stays valid after net is freed). g = grad + weight_decay * p.
+** SGD: v = momentum * v + g; p -= lr * v, or p -= lr * (g + momentum * v)
+** with Nesterov. Adam: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
+** p -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps). */
+typedef struct nerve_optim nerve_optim;
+
+NERVE_API nerve_status nerve_sgd_new(nerve_net *net, const nerve_sgd_opts *o,
+                                     nerve_optim **out);
+NERVE_API nerve_status nerve_adam_new(nerve_net *net, const nerve_adam_opts *o,
+                                      nerve_optim **out);
+NERVE_API void nerve_optim_free(nerve_optim *opt);
+/* One update from the accumulated gradients (which it leaves as they are). */
+NERVE_API nerve_status nerve_optim_step(nerve_optim *opt);
+/* The learning rate, for schedules. */
+NERVE_API float nerve_optim_lr(const nerve_optim *opt);
+NERVE_API void nerve_optim_set_lr(nerve_optim *opt, float lr);
+/* Steps taken so far (Adam's t). */
+NERVE_API long nerve_optim_steps(const nerve_optim *opt);
+
+/* -------------------------------------------------------------- training */
+
+/* One mini-batch step: gathers rows idx[0..count-1] (0-based rows of x
+** and y; idx NULL means rows first..first+count-1, with first given as
+** idx_first) into the network's batch buffer, zeroes the gradients, runs
+** forward, loss k, backward (skipping the first layer's input gradient)
+** and, if opt is not NULL, one optimizer step. *e receives the batch's
+** loss and *grad_norm the L2 norm of the gradient (either may be NULL).
+** Checks shapes, row indices and targets first; on error nothing changed. */
+NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
+                                             const nerve_mat *x,
+                                             const nerve_mat *y,
+                                             const int32_t *idx, int idx_first,
+                                             int count, nerve_optim *opt,
+                                             double *e, double *grad_norm);
+
+/* --------------------------------------------------------- model format */
+
+/* Serialises net's structure and parameters: magic "NERVEMDL", format
+** version, little-endian fields, IEEE-754 float32 parameters and a CRC-32
+** of everything before it. *bytes comes from the context's allocator
+** (release with nerve_free); *len is its length. */
+NERVE_API nerve_status nerve_net_serialize(const nerve_net *net, void **bytes,
+                                           size_t *len);
+/* Rebuilds a network from len bytes. Rejects foreign, truncated, corrupt
+** or oversized input (NERVE_EFORMAT, NERVE_ETRUNC, NERVE_ECHECKSUM,
+** NERVE_EVERSION, NERVE_ELIMIT) before allocating anything large. */
+NERVE_API nerve_status nerve_net_deserialize(nerve_ctx *ctx, const void *bytes,
+                                             size_t len, nerve_net **out);
+/* Writes the serialised net to path atomically: a temporary file in the
+** same folder, flushed and synced, then renamed over path; a failure
+** leaves any old file intact. NERVE_EIO with errno set on failure. */
+NERVE_API nerve_status nerve_net_save(const nerve_net *net, const char *path);
+/* Reads a model file; NERVE_EIO with errno set when it cannot be read. */
+NERVE_API nerve_status nerve_net_load(nerve_ctx *ctx, const char *path,
+                                      nerve_net **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
