@@ -4,7 +4,6 @@
 #   make test       everything that must pass (installs missing test tools)
 #   make check      the whole suite again under ASan + UBSan
 #   make install    into the system's Lua 5.4 paths (PREFIX=/usr/local)
-#   make bench      throughput and peer comparisons (never part of test)
 
 CC      ?= cc
 LUA     ?= lua5.4
@@ -35,7 +34,7 @@ CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine
 HOST    = $(BUILD)/test_host
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
-        bench example
+        example
 all: $(CORE) $(LIB)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -88,7 +87,7 @@ hosttest: $(HOST)
 	@$(RUN) ./$(HOST) spec/host
 
 spec: $(CORE)
-	@$(RUN) $(LUA) spec/run.lua $(BUSTED_ARGS)
+	@$(RUN) $(LUA) /usr/bin/busted --cpath='$(BUILD)/?.so' -o spec/summary.lua $(BUSTED_ARGS)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST)
@@ -105,13 +104,10 @@ check: deps
 	  build/asan/test_engine build/asan/test_host
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build/asan ctest hosttest
 	@ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
-	  NERVE_CPATH=build/asan/?.so $(MAKE) --no-print-directory BUILD=build/asan spec
+	  $(MAKE) --no-print-directory BUILD=build/asan spec
 
-example: $(CORE)
+example: deps $(CORE)
 	@./nerve examples/xor.lua
-
-bench: $(CORE)
-	@$(MAKE) --no-print-directory -C bench
 
 install: $(CORE) $(LIB)
 	install -d $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve \

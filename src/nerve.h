@@ -229,6 +229,11 @@ NERVE_API nerve_mat nerve_net_grad(const nerve_net *net, int i);
 NERVE_API nerve_status nerve_net_forward(nerve_net *net, const nerve_mat *x,
                                          nerve_mat *out);
 
+/* A counter that changes whenever the network's batch buffers move (they
+** grow with the batch, and are freed with the network); views returned by
+** forward and backward stay valid while it holds its value. */
+NERVE_API size_t nerve_net_buffer_epoch(const nerve_net *net);
+
 /* Backward phase for the last forward(x): grad_out is dE/d(output)
 ** (B x n_out). Adds dE/dW and dE/db, summed over rows, to the accumulated
 ** gradients. If grad_in is not NULL it receives a view of dE/dx (B x n_in,

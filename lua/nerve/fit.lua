@@ -1,0 +1,525 @@
+-- nerve.fit: the mini-batch training driver.
+--
+--   report = nerve.fit(net, x, y, opts)
+--
+-- With a built-in loss (mse, cross_entropy, bce) every batch is one C call,
+-- core.train_batch, which zeroes the gradients, runs forward, loss and
+-- backward and steps a core optimizer; a Lua optimizer (any object with a
+-- `step` method) is stepped here after that call. Any other loss object
+-- takes the generic path: batches are copied into matrices in Lua and the
+-- loss's forward/backward are called; slow, but exact.
+--
+-- Per epoch: the batches, then the validation loss, then `state` is built,
+-- `on_epoch(state)` is called (false stops with "on_epoch"), then the stop
+-- criterion. A criterion that fires on the last allowed epoch wins over
+-- "epochs".
+
+local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
+local pcall, require, getmetatable = pcall, require, getmetatable
+local format, concat = string.format, table.concat
+local mtype, huge, sqrt, min = math.type, math.huge, math.sqrt, math.min
+local io = io
+
+local core = require "nerve.core"
+local stop_mod = require "nerve.stop"
+local _ENV = nil
+
+local BUILTIN = { mse = true, cross_entropy = true, bce = true }
+
+local OPTIONS = {
+  "batch", "epochs", "loss", "on_epoch", "optimizer", "progress", "seed",
+  "shuffle", "stop", "validation",
+}
+local KNOWN = {}
+for _, k in ipairs(OPTIONS) do KNOWN[k] = true end
+
+-- ------------------------------------------------------------- helpers
+
+-- Every check raises at `level` counted from its caller, so a check made
+-- directly in fit passes 2 and the message points at the user's call.
+local function fail(level, fmt, ...)
+  error("nerve.fit: " .. format(fmt, ...), level + 1)
+end
+
+local function typename(v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(mt.__name) == "string" then
+    return mt.__name
+  end
+  return type(v)
+end
+
+local function describe(v)
+  if type(v) == "number" then return tostring(v) end
+  return typename(v)
+end
+
+local function is_callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
+local function index(obj, key) return obj[key] end
+
+-- obj[key] for a table or a userdata, nil when indexing it raises.
+local function get(obj, key)
+  local t = type(obj)
+  if t ~= "table" and t ~= "userdata" then return nil end
+  local ok, v = pcall(index, obj, key)
+  if ok then return v end
+  return nil
+end
+
+local function has_method(obj, name)
+  return is_callable(get(obj, name))
+end
+
+-- Edit distance, for "did you mean" in unknown-option errors.
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+local function check_options(opts)
+  for k in pairs(opts) do
+    if not KNOWN[k] then
+      local hint = ""
+      if type(k) == "string" then
+        local best, bd = nil, 3
+        for _, name in ipairs(OPTIONS) do
+          local d = distance(k, name)
+          if d < bd then best, bd = name, d end
+        end
+        if best then hint = format("; did you mean '%s'?", best) end
+      end
+      fail(3, "unknown option '%s' (expected one of %s)%s",
+        tostring(k), concat(OPTIONS, ", "), hint)
+    end
+  end
+end
+
+local function integer(v)
+  if mtype(v) == "integer" then return v end
+  if mtype(v) == "float" and v >= -huge and v < huge and v == v // 1 then
+    return v // 1 | 0
+  end
+  return nil
+end
+
+-- Whole-set checks of the targets before training, so that a bad row late
+-- in the data cannot stop training half way (nothing is half changed after
+-- an error). Small targets are read cell by cell here; for large ones a
+-- forward pass in C (core.eval_loss checks every target) is cheaper.
+local SCAN_CELLS = 1 << 20
+
+local function check_values(t, y, rows, cols, classes, what, level)
+  if rows * cols > SCAN_CELLS then
+    local ok, msg = pcall(core.eval_loss, t.net, t.loss_name, t.x, y)
+    if not ok then
+      fail(level + 1, "%s: %s", what, (tostring(msg):gsub("^nerve%.fit: ", "")))
+    end
+    return
+  end
+  local n_out = t.n_out
+  for i = 1, rows do
+    for j = 1, cols do
+      local v = y:get(i, j)
+      if v ~= v or v == huge or v == -huge then
+        fail(level + 1, "%s has %s at row %d, column %d", what,
+          v ~= v and "NaN" or "infinity", i, j)
+      end
+      if classes and (v ~= v // 1 or v < 1 or (n_out > 0 and v > n_out)) then
+        fail(level + 1, "%s row %d: class %g out of range (expected an " ..
+          "integer 1..%s)", what, i, v,
+          n_out > 0 and tostring(n_out) or "C")
+      end
+    end
+  end
+end
+
+-- Targets for the built-in losses as one matrix: a matrix stays; a Lua
+-- array of numbers becomes an N x 1 column (class indices for
+-- cross_entropy); a table of rows becomes a matrix. `t` holds net,
+-- loss_name, n_out and the inputs x that go with y; `what` names the
+-- argument in messages.
+local function target_matrix(t, y, what, level)
+  local n = t.x:shape()
+  if not core.is_matrix(y) then
+    if type(y) ~= "table" then
+      fail(level + 1, "%s must be a matrix or a table, got %s",
+        what, describe(y))
+    end
+    if #y ~= n then
+      fail(level + 1, "%s has %d rows, the inputs have %d", what, #y, n)
+    end
+    if type(y[1]) == "table" then
+      local ok, m = pcall(core.matrix, y)
+      if not ok then fail(level + 1, "%s: %s", what, tostring(m)) end
+      y = m
+    else
+      local m = core.matrix(n, 1)
+      for i = 1, n do
+        local v = y[i]
+        if type(v) ~= "number" then
+          fail(level + 1, "%s[%d] must be a number, got %s",
+            what, i, describe(v))
+        end
+        m:set(i, 1, v)
+      end
+      y = m
+    end
+  end
+  local rows, cols = y:shape()
+  if rows ~= n then
+    fail(level + 1, "%s has %d rows, the inputs have %d", what, rows, n)
+  end
+  local classes = t.loss_name == "cross_entropy" and cols == 1
+  if t.n_out > 0 and not classes and cols ~= t.n_out then
+    fail(level + 1, "%s has %d columns, the network gives %d",
+      what, cols, t.n_out)
+  end
+  check_values(t, y, rows, cols, classes, what, level + 1)
+  return y
+end
+
+-- Targets for a user-made loss: a matrix, or a Lua array (sliced as is).
+local function target_any(y, n, what, level)
+  if core.is_matrix(y) then
+    local rows = y:shape()
+    if rows ~= n then
+      fail(level + 1, "%s has %d rows, the inputs have %d", what, rows, n)
+    end
+  elseif type(y) == "table" then
+    if #y ~= n then
+      fail(level + 1, "%s has %d rows, the inputs have %d", what, #y, n)
+    end
+  else
+    fail(level + 1, "%s must be a matrix or a table, got %s", what, describe(y))
+  end
+  return y
+end
+
+local function input_matrix(x, n_in, what, level)
+  if type(x) == "table" and not core.is_matrix(x) then
+    local ok, m = pcall(core.matrix, x)
+    if not ok then fail(level + 1, "%s: %s", what, tostring(m)) end
+    x = m
+  end
+  if not core.is_matrix(x) then
+    fail(level + 1, "%s must be a matrix, got %s", what, describe(x))
+  end
+  local _, cols = x:shape()
+  if n_in > 0 and cols ~= n_in then
+    fail(level + 1, "%s has %d columns, the network expects %d",
+      what, cols, n_in)
+  end
+  return x
+end
+
+-- ----------------------------------------------------- the generic path
+
+-- Rows first..first+count-1 of `order` (a core permutation, or nil for
+-- the rows in order) of src, into buf when it has the right size.
+local function row_of(order, i)
+  if order == nil then return i end
+  return order:get(i)
+end
+
+local function copy_rows(src, order, first, count, buf)
+  local _, cols = src:shape()
+  local dst = buf
+  if dst == nil or #dst ~= count then dst = core.matrix(count, cols) end
+  for k = 1, count do
+    local r = row_of(order, first + k - 1)
+    for j = 1, cols do dst:set(k, j, src:get(r, j)) end
+  end
+  return dst
+end
+
+local function slice(y, order, first, count, buf)
+  if core.is_matrix(y) then
+    return copy_rows(y, order, first, count, core.is_matrix(buf) and buf or nil)
+  end
+  local t = {}
+  for k = 1, count do t[k] = y[row_of(order, first + k - 1)] end
+  return t
+end
+
+-- L2 norm of the accumulated gradients of every linear layer.
+local function grad_norm_of(net)
+  local sum = 0
+  for i = 1, #net do
+    local layer = net:layer(i)
+    for _, key in ipairs{ "grad_weight", "grad_bias" } do
+      local g = get(layer, key)
+      if g ~= nil then
+        local rows, cols = g:shape()
+        for r = 1, rows do
+          for c = 1, cols do
+            local v = g:get(r, c)
+            sum = sum + v * v
+          end
+        end
+      end
+    end
+  end
+  return sqrt(sum)
+end
+
+-- One epoch on the generic path; returns the summed loss (batch mean times
+-- rows) and the last step's gradient norm.
+local function generic_epoch(run)
+  local net, loss, opt, x, y, n = run.net, run.loss, run.opt, run.x, run.y, run.n
+  local order = run.perm
+  if order then order:shuffle(run.rng) end
+  -- One batch in order is the data set itself: no copy.
+  local whole = run.batch >= n and order == nil
+  local sum, gn, first = 0, nil, 1
+  while first <= n do
+    local count = min(run.batch, n - first + 1)
+    local xb, yb
+    if whole then
+      xb, yb = x, y
+    else
+      local full = count == run.batch
+      xb = copy_rows(x, order, first, count, full and run.xbuf or nil)
+      yb = slice(y, order, first, count, full and run.ybuf or nil)
+      if full then run.xbuf, run.ybuf = xb, yb end
+    end
+    net:zero_grad()
+    local yhat = net:forward(xb)
+    local l = loss:forward(yhat, yb)
+    if type(l) ~= "number" then
+      error(format("nerve.fit: the loss's forward returned %s, expected a " ..
+        "number", describe(l)), 0)
+    end
+    local g = loss:backward(yhat, yb)
+    net:backward(xb, g)
+    first = first + count
+    if first > n then gn = grad_norm_of(net) end
+    opt:step()
+    sum = sum + l * count
+  end
+  return sum, gn
+end
+
+-- ---------------------------------------------------------------- fit
+
+local function progress_line(state, epochs, last)
+  local val = state.val_loss and format("  val %.6g", state.val_loss) or ""
+  io.stderr:write(format("nerve.fit: epoch %d/%d  loss %.6g%s  %.1fs%s\n",
+    state.epoch, epochs, state.loss, val, state.seconds, last or ""))
+end
+
+local function fit(net, x, y, opts)
+  local nerve = require "nerve"
+  local t0 = core.clock()
+
+  if type(net) ~= "userdata" or not has_method(net, "forward") then
+    fail(2, "bad argument #1 (network expected, got %s)", describe(net))
+  end
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    fail(2, "bad argument #4 (options table expected, got %s)", describe(opts))
+  end
+  check_options(opts)
+
+  local n_in, n_out = net:n_in(), net:n_out()
+  x = input_matrix(x, n_in, "x", 2)
+  local n = x:shape()
+
+  -- loss
+  local loss = opts.loss
+  if loss == nil then loss = nerve.mse() end
+  if not (has_method(loss, "forward") and has_method(loss, "backward")) then
+    fail(2, "option 'loss' must be a loss object (nerve.mse(), ... or a " ..
+      "table with forward and backward methods), got %s", describe(loss))
+  end
+  local loss_name = get(loss, "name")
+  if not BUILTIN[loss_name] then loss_name = nil end
+
+  if loss_name then
+    y = target_matrix({ net = net, loss_name = loss_name, n_out = n_out,
+      x = x }, y, "y", 2)
+  else
+    y = target_any(y, n, "y", 2)
+  end
+
+  -- optimizer
+  local opt = opts.optimizer
+  if opt == nil then opt = nerve.sgd(net, { lr = 0.1 }) end
+  local core_opt = core.is_optimizer(opt)
+  if not core_opt and not has_method(opt, "step") then
+    fail(2, "option 'optimizer' must be an optimizer (nerve.sgd, nerve.adam " ..
+      "or an object with a step method), got %s", describe(opt))
+  end
+
+  -- counts and switches
+  local batch = opts.batch
+  if batch == nil then batch = 32 end
+  local b = integer(batch)
+  if b == nil or b < 1 then
+    fail(2, "option 'batch' must be an integer >= 1, got %s", describe(batch))
+  end
+  batch = b
+  local epochs = opts.epochs
+  if epochs == nil then epochs = 1000 end
+  local e = integer(epochs)
+  if e == nil or e < 0 then
+    fail(2, "option 'epochs' must be an integer >= 0, got %s", describe(epochs))
+  end
+  epochs = e
+  local shuffle = opts.shuffle
+  if shuffle == nil then shuffle = true end
+  if type(shuffle) ~= "boolean" then
+    fail(2, "option 'shuffle' must be a boolean, got %s", describe(shuffle))
+  end
+  local seed = opts.seed
+  if seed ~= nil then
+    local s = integer(seed)
+    if s == nil then
+      fail(2, "option 'seed' must be an integer, got %s", describe(seed))
+    end
+    seed = s
+  end
+  local progress = opts.progress
+  if progress == nil then progress = false end
+  if type(progress) ~= "boolean" then
+    fail(2, "option 'progress' must be a boolean, got %s", describe(progress))
+  end
+  local on_epoch = opts.on_epoch
+  if on_epoch ~= nil and not is_callable(on_epoch) then
+    fail(2, "option 'on_epoch' must be a function, got %s", describe(on_epoch))
+  end
+
+  -- validation
+  local validation = opts.validation
+  local x_val, y_val
+  if validation ~= nil then
+    if type(validation) ~= "table" or core.is_matrix(validation) then
+      fail(2, "option 'validation' must be a table {x_val, y_val}, got %s",
+        describe(validation))
+    end
+    x_val = input_matrix(validation[1], n_in, "validation[1] (x_val)", 2)
+    local nv = x_val:shape()
+    if loss_name then
+      y_val = target_matrix({ net = net, loss_name = loss_name,
+        n_out = n_out, x = x_val }, validation[2], "validation[2] (y_val)", 2)
+    else
+      y_val = target_any(validation[2], nv, "validation[2] (y_val)", 2)
+    end
+  end
+
+  -- stop criterion
+  local stop = opts.stop
+  if stop ~= nil then
+    if not is_callable(stop) then
+      fail(2, "option 'stop' must be a criterion (nerve.stop.*) or a " ..
+        "function(state), got %s", describe(stop))
+    end
+    if get(stop, "needs_validation") == true and validation == nil then
+      fail(2, "nerve.stop.early needs the 'validation' option (it watches " ..
+        "the validation loss)")
+    end
+    if stop_mod.is_criterion(stop) or (type(stop) == "table"
+        and has_method(stop, "reset")) then
+      stop:reset()
+    end
+  end
+
+  -- the run
+  -- Both paths draw the same permutations, so batches do not depend on
+  -- which path runs.
+  local perm, rng, run
+  if shuffle then perm = core.perm(n) end
+  if seed ~= nil then rng = core.rng(seed) end
+  if not loss_name then
+    run = {
+      net = net, loss = loss, opt = opt, x = x, y = y, n = n, batch = batch,
+      perm = perm, rng = rng,
+    }
+  end
+  local train_opt = core_opt and opt or nil
+  local lua_opt = not core_opt and opt or nil
+
+  local history, val_history = {}, {}
+  local report = {
+    epochs = 0, history = history, val_history = val_history,
+    stopped = "epochs",
+  }
+  local last_print = t0
+  for epoch = 1, epochs do
+    local sum, gn
+    if loss_name then
+      if perm then perm:shuffle(rng) end
+      sum = 0
+      local first = 1
+      while first <= n do
+        local count = min(batch, n - first + 1)
+        local l, g = core.train_batch(net, loss_name, x, y, perm, first,
+          count, train_opt)
+        if lua_opt then lua_opt:step() end
+        sum = sum + l * count
+        gn = g
+        first = first + count
+      end
+    else
+      sum, gn = generic_epoch(run)
+    end
+
+    local epoch_loss = sum / n
+    local val_loss
+    if x_val then
+      if loss_name then
+        val_loss = core.eval_loss(net, loss_name, x_val, y_val)
+      else
+        val_loss = loss:forward(net:forward(x_val), y_val)
+      end
+    end
+    history[epoch] = epoch_loss
+    val_history[epoch] = val_loss
+    report.epochs, report.loss, report.val_loss = epoch, epoch_loss, val_loss
+    report.grad_norm = gn
+
+    local now = core.clock()
+    local state = {
+      epoch = epoch, epochs = epochs, loss = epoch_loss, val_loss = val_loss,
+      grad_norm = gn, seconds = now - t0, net = net, optimizer = opt,
+      history = history, val_history = val_history,
+    }
+
+    local stopped
+    if on_epoch ~= nil and on_epoch(state) == false then
+      stopped = "on_epoch"
+    elseif stop ~= nil then
+      local fired, reason = stop(state)
+      if fired then
+        stopped = reason ~= nil and tostring(reason) or "stop"
+      end
+    end
+
+    if progress and (stopped or epoch == epochs or epoch == 1
+        or now - last_print >= 0.5) then
+      last_print = now
+      progress_line(state, epochs, stopped and "  (" .. stopped .. ")")
+    end
+    if stopped then
+      report.stopped = stopped
+      break
+    end
+  end
+  report.seconds = core.clock() - t0
+  return report
+end
+
+return { fit = fit }

@@ -1,0 +1,311 @@
+--- nerve: multilayer perceptrons trained by backpropagation.
+-- The public API (see API.md); numbers run in the C core, nerve.core.
+local core = require "nerve.core"
+
+local type, error, pairs, ipairs, tostring, setmetatable, math_type =
+  type, error, pairs, ipairs, tostring, setmetatable, math.type
+local concat, sort = table.concat, table.sort
+local require = require
+local _ENV = nil
+
+local nerve = {
+  version = core.version,
+  matrix = core.matrix,
+  seed = core.seed,
+  isa = core.isa,
+  set_isa = core.set_isa,
+  threads = core.threads,
+  load = core.load,
+  deserialize = core.deserialize,
+  core = core,
+}
+
+-- Raises unless every key of opts is one of allowed (a set), naming the
+-- bad word and the accepted ones.
+local function checkopts(fn, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(fn .. ": options must be a table, got " .. type(opts), 3)
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      local names = {}
+      for name in pairs(allowed) do names[#names + 1] = name end
+      sort(names)
+      error(fn .. ": unknown option '" .. tostring(k) .. "' (expected "
+        .. concat(names, ", ") .. ")", 3)
+    end
+  end
+  return opts
+end
+nerve.checkopts = checkopts
+
+local function optnumber(fn, opts, key, default, min)
+  local v = opts[key]
+  if v == nil then return default end
+  if type(v) ~= "number" or v ~= v then
+    error(fn .. ": option '" .. key .. "' must be a number, got " .. type(v), 3)
+  end
+  if min and v < min then
+    error(fn .. ": option '" .. key .. "' must be >= " .. min, 3)
+  end
+  return v
+end
+
+-- Layers ------------------------------------------------------------------
+
+local linear_opts = { init = true }
+local inits = { xavier = true, he = true, uniform = true, zero = true }
+
+--- nerve.linear(n_in, n_out [, opts]): a fully connected layer.
+-- opts.init: "xavier" (default), "he", "uniform" or
+-- function(n_in, n_out) -> number, called once per weight. Biases start
+-- at zero.
+function nerve.linear(n_in, n_out, opts)
+  opts = checkopts("nerve.linear", opts, linear_opts)
+  local init = opts.init
+  if type(init) == "string" and not inits[init] then
+    error("nerve.linear: unknown init '" .. init .. "' (expected xavier, he, "
+      .. "uniform, zero or a function)", 2)
+  end
+  local layer = core.linear(n_in, n_out)
+  if type(init) == "string" then
+    if init ~= "xavier" then layer:init(init) end
+  elseif type(init) == "function" then
+    local w = layer.weight
+    for i = 1, n_in do
+      for j = 1, n_out do
+        local v = init(n_in, n_out)
+        if type(v) ~= "number" then
+          error("nerve.linear: init function returned " .. type(v)
+            .. ", expected a number", 2)
+        end
+        w:set(i, j, v)
+      end
+    end
+  elseif init ~= nil then
+    error("nerve.linear: option 'init' must be a string or a function, got "
+      .. type(init), 2)
+  end
+  return layer
+end
+
+function nerve.sigmoid() return core.activation("sigmoid") end
+function nerve.tanh() return core.activation("tanh") end
+function nerve.relu() return core.activation("relu") end
+function nerve.softmax() return core.activation("softmax") end
+function nerve.identity() return core.activation("identity") end
+
+function nerve.leaky_relu(alpha)
+  if alpha ~= nil and type(alpha) ~= "number" then
+    error("nerve.leaky_relu: alpha must be a number, got " .. type(alpha), 2)
+  end
+  return core.activation("leaky_relu", alpha or 0.01)
+end
+
+-- Activations by name, for mlp; "linear" adds no layer.
+local activations = {
+  sigmoid = nerve.sigmoid, tanh = nerve.tanh, relu = nerve.relu,
+  leaky_relu = nerve.leaky_relu, softmax = nerve.softmax,
+  identity = nerve.identity, linear = false,
+}
+
+--- nerve.sequential{ layer, ... }: a network of the layers in order.
+function nerve.sequential(layers)
+  if layers ~= nil and type(layers) ~= "table" then
+    error("nerve.sequential: expected a table of layers, got " .. type(layers), 2)
+  end
+  local net = core.net()
+  for i, layer in ipairs(layers or {}) do
+    if not core.is_layer(layer) then
+      error("nerve.sequential: entry " .. i .. " is " .. type(layer)
+        .. ", expected a layer", 2)
+    end
+    net:add(layer)
+  end
+  return net
+end
+
+local function activation(fn, name)
+  local make = activations[name]
+  if make == nil then
+    error(fn .. ": unknown activation '" .. tostring(name) .. "' (expected "
+      .. "sigmoid, tanh, relu, leaky_relu, softmax, identity or linear)", 3)
+  end
+  return make
+end
+
+--- nerve.mlp{ 2, 4, 1, hidden = "tanh", output = "sigmoid" }: linear layers
+-- of those widths, each followed by an activation.
+function nerve.mlp(spec)
+  if type(spec) ~= "table" then
+    error("nerve.mlp: expected a table like {2, 4, 1}, got " .. type(spec), 2)
+  end
+  for k in pairs(spec) do
+    if k ~= "hidden" and k ~= "output" and math_type(k) ~= "integer" then
+      error("nerve.mlp: unknown option '" .. tostring(k)
+        .. "' (expected hidden, output)", 2)
+    end
+  end
+  local n = #spec
+  if n < 2 then error("nerve.mlp: expected at least two layer sizes", 2) end
+  for i = 1, n do
+    if math_type(spec[i]) ~= "integer" or spec[i] < 1 then
+      error("nerve.mlp: size " .. i .. " must be a positive integer, got "
+        .. tostring(spec[i]), 2)
+    end
+  end
+  local hidden = activation("nerve.mlp", spec.hidden or "sigmoid")
+  local output = activation("nerve.mlp", spec.output or "sigmoid")
+  local net = core.net()
+  for i = 1, n - 1 do
+    local layer = core.linear(spec[i], spec[i + 1])
+    net:add(layer)
+    local make = i < n - 1 and hidden or output
+    if make then net:add(make()) end
+  end
+  return net
+end
+
+-- Losses ------------------------------------------------------------------
+
+local Loss = {}
+Loss.__index = Loss
+
+-- Targets as the core wants them: a Lua array of class indices becomes an
+-- N x 1 matrix, a table of rows a matrix.
+local function targets(y)
+  if type(y) ~= "table" then return y end
+  if type(y[1]) == "number" then
+    local m = core.matrix(#y, 1)
+    for i = 1, #y do m:set(i, 1, y[i]) end
+    return m
+  end
+  return core.matrix(y)
+end
+nerve.targets = targets
+
+-- In C, so that errors point at the caller's line.
+Loss.forward = core.loss_forward
+Loss.backward = core.loss_backward
+
+function Loss:__call(yhat, y) return self:forward(yhat, y) end
+function Loss:__tostring() return "nerve." .. self.name .. "()" end
+
+local function loss(name)
+  return function() return setmetatable({ name = name }, Loss) end
+end
+nerve.mse = loss("mse")
+nerve.cross_entropy = loss("cross_entropy")
+nerve.bce = loss("bce")
+
+-- Optimizers --------------------------------------------------------------
+
+local sgd_opts = { lr = true, momentum = true, nesterov = true, weight_decay = true }
+local adam_opts = { lr = true, beta1 = true, beta2 = true, eps = true,
+  weight_decay = true }
+
+local function checknet(fn, net)
+  if not core.is_net(net) then
+    error(fn .. ": expected a network as argument 1, got " .. type(net), 3)
+  end
+end
+
+--- nerve.sgd(net, {lr = 0.1, momentum = 0, nesterov = false,
+-- weight_decay = 0}): v = momentum v + g; p = p - lr v (Nesterov:
+-- p = p - lr (g + momentum v)); g includes weight_decay * p.
+function nerve.sgd(net, opts)
+  checknet("nerve.sgd", net)
+  opts = checkopts("nerve.sgd", opts, sgd_opts)
+  local nesterov = opts.nesterov
+  if nesterov ~= nil and type(nesterov) ~= "boolean" then
+    error("nerve.sgd: option 'nesterov' must be a boolean, got " .. type(nesterov), 2)
+  end
+  return core.sgd(net, optnumber("nerve.sgd", opts, "lr", 0.1, 0),
+    optnumber("nerve.sgd", opts, "momentum", 0, 0), nesterov or false,
+    optnumber("nerve.sgd", opts, "weight_decay", 0, 0))
+end
+
+--- nerve.adam(net, {lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8,
+-- weight_decay = 0}): bias-corrected Adam.
+function nerve.adam(net, opts)
+  checknet("nerve.adam", net)
+  opts = checkopts("nerve.adam", opts, adam_opts)
+  return core.adam(net, optnumber("nerve.adam", opts, "lr", 1e-3, 0),
+    optnumber("nerve.adam", opts, "beta1", 0.9, 0),
+    optnumber("nerve.adam", opts, "beta2", 0.999, 0),
+    optnumber("nerve.adam", opts, "eps", 1e-8, 0),
+    optnumber("nerve.adam", opts, "weight_decay", 0, 0))
+end
+
+-- Gradient check ------------------------------------------------------------
+
+--- nerve.gradcheck(net, loss, x, y [, eps]): the largest
+-- |g_backprop - g_numeric| / max(1, |g_numeric|) over all parameters, with
+-- central differences of step eps (default 1e-3). Leaves the parameters
+-- and the accumulated gradients as they were.
+function nerve.gradcheck(net, lossf, x, y, eps)
+  checknet("nerve.gradcheck", net)
+  if type(lossf) ~= "table" or type(lossf.forward) ~= "function" then
+    error("nerve.gradcheck: expected a loss as argument 2", 2)
+  end
+  eps = eps or 1e-3
+  if type(eps) ~= "number" or not (eps > 0) then
+    error("nerve.gradcheck: eps must be a positive number", 2)
+  end
+  y = targets(y)
+  -- Everything that can raise on bad input runs before anything changes.
+  local dy = lossf:backward(net:forward(x), y)
+  local params, grads = net:parameters(), net:gradients()
+  local saved = {}
+  for i, g in ipairs(grads) do saved[i] = g:copy() end
+  net:zero_grad()
+  net:backward(x, dy)
+  local worst = 0
+  for i, p in ipairs(params) do
+    local rows, cols = p:shape()
+    for r = 1, rows do
+      for c = 1, cols do
+        local orig = p:get(r, c)
+        p:set(r, c, orig + eps)
+        local up = p:get(r, c)
+        local lp = lossf:forward(net:forward(x), y)
+        p:set(r, c, orig - eps)
+        local down = p:get(r, c)
+        local lm = lossf:forward(net:forward(x), y)
+        p:set(r, c, orig)
+        local num = (lp - lm) / (up - down)
+        local diff = grads[i]:get(r, c) - num
+        if diff < 0 then diff = -diff end
+        local scale = num < 0 and -num or num
+        if scale < 1 then scale = 1 end
+        if diff / scale > worst then worst = diff / scale end
+      end
+    end
+  end
+  for i, g in ipairs(grads) do
+    local rows, cols = g:shape()
+    local s = saved[i]
+    for r = 1, rows do
+      for c = 1, cols do g:set(r, c, s:get(r, c)) end
+    end
+  end
+  return worst
+end
+
+-- Metrics -----------------------------------------------------------------
+
+--- nerve.accuracy(net, x, y): the fraction of rows whose largest output is
+-- the class in y (class indices 1..C as an N x 1 matrix or a Lua array, or
+-- one-hot rows).
+function nerve.accuracy(net, x, y)
+  checknet("nerve.accuracy", net)
+  return core.accuracy(net, x, targets(y))
+end
+
+-- Training ----------------------------------------------------------------
+
+nerve.stop = require "nerve.stop"
+nerve.fit = require("nerve.fit").fit
+
+return nerve

@@ -1,0 +1,1229 @@
+/*
+** test_engine.c - the engine against hand computations: the seed's 2-2-1
+** sigmoid network number by number, gradients against central differences
+** of a double-precision forward, optimizer steps, the model format and its
+** rejections, allocation failure at every allocation, training and errors.
+*/
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "nerve.h"
+
+static const char *const isas[] = {"scalar", "avx2", "avx512"};
+#define NISA 3
+
+/* ------------------------------------------------------ counting allocator */
+
+/* Counts live bytes and calls, remembers the largest request, fails the
+** fail_at-th call (1-based; 0: never), checks the osize given on free. */
+typedef struct counter {
+  size_t live, biggest, calls, fail_at, bad_free, resizes;
+} counter;
+
+typedef union hdr {
+  size_t n;
+  max_align_t align;
+} hdr;
+
+static void *count_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+  counter *c = ud;
+  if (nsize == 0) {
+    if (ptr) {
+      hdr *h = (hdr *)ptr - 1;
+      if (h->n != osize) c->bad_free++;
+      c->live -= h->n;
+      free(h);
+    }
+    return NULL;
+  }
+  if (ptr) {
+    c->resizes++; /* the engine promises never to resize */
+    return NULL;
+  }
+  c->calls++;
+  if (nsize > c->biggest) c->biggest = nsize;
+  if (c->fail_at && c->calls == c->fail_at) return NULL;
+  hdr *h = malloc(sizeof *h + nsize);
+  if (!h) return NULL;
+  h->n = nsize;
+  c->live += nsize;
+  return h + 1;
+}
+
+static nerve_ctx *new_ctx(counter *c) {
+  memset(c, 0, sizeof *c);
+  nerve_ctx *ctx = NULL;
+  CHECK(nerve_ctx_new(&ctx, count_alloc, c) == NERVE_OK);
+  return ctx;
+}
+
+static void end_ctx(nerve_ctx *ctx, counter *c) {
+  nerve_ctx_free(ctx);
+  CHECK(c->live == 0);
+  CHECK(c->bad_free == 0);
+  CHECK(c->resizes == 0);
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static nerve_layer *lin(nerve_ctx *ctx, int n_in, int n_out) {
+  nerve_layer *l = NULL;
+  CHECK(nerve_linear_new(ctx, n_in, n_out, &l) == NERVE_OK);
+  return l;
+}
+
+static nerve_layer *act(nerve_ctx *ctx, nerve_kind k, float alpha) {
+  nerve_layer *l = NULL;
+  CHECK(nerve_act_new(ctx, k, alpha, &l) == NERVE_OK);
+  return l;
+}
+
+/* Appends l to net and drops the caller's reference. */
+static void add(nerve_net *net, nerve_layer *l) {
+  CHECK(nerve_net_add(net, l) == NERVE_OK);
+  nerve_layer_release(l);
+}
+
+static void set_mat(nerve_mat m, const double *v) {
+  for (int i = 0; i < m.rows; i++)
+    for (int j = 0; j < m.cols; j++)
+      m.data[i * m.stride + j] = (float)v[i * m.cols + j];
+}
+
+static double sig(double a) { return 1 / (1 + exp(-a)); }
+
+/* Fills a parameter tensor with reproducible values in [-r, r]. */
+static void fill_rand(nerve_mat m, nerve_rng *r, double range) {
+  for (int i = 0; i < m.rows; i++)
+    for (int j = 0; j < m.cols; j++)
+      m.data[i * m.stride + j] =
+          (float)((2 * nerve_rng_uniform(r) - 1) * range);
+}
+
+/* ------------------------------------------- 1. the seed's 2-2-1 network */
+
+/* The seed network: inputs x1, x2; hidden sigmoid units 1, 2; one sigmoid
+** output. W1[i][j] connects input i to hidden j, W2[j] hidden j to the
+** output; b are the weights of the constant input 1. */
+static const double W1[2][2] = {{0.15, 0.25}, {0.20, 0.30}};
+static const double B1[2] = {0.35, 0.35};
+static const double W2[2] = {0.40, 0.45};
+static const double B2 = 0.60;
+static const double X[2][2] = {{0.05, 0.10}, {0.50, -0.30}};
+static const double Y[2] = {0.01, 0.90};
+
+typedef struct seed_want {
+  double yhat[2], e, dw1[2][2], db1[2], dw2[2], db2, dx[2][2];
+} seed_want;
+
+/* The classic derivation, by hand, for the first n rows. */
+static seed_want seed_by_hand(int n) {
+  seed_want w;
+  memset(&w, 0, sizeof w);
+  for (int r = 0; r < n; r++) {
+    double a[2], o[2];
+    for (int j = 0; j < 2; j++) { /* a_j = b_j + sum_i x_i w_ij */
+      a[j] = B1[j] + X[r][0] * W1[0][j] + X[r][1] * W1[1][j];
+      o[j] = sig(a[j]);
+    }
+    double aout = B2 + o[0] * W2[0] + o[1] * W2[1];
+    double yhat = sig(aout);
+    w.yhat[r] = yhat;
+    w.e += (yhat - Y[r]) * (yhat - Y[r]) / (2.0 * n); /* E = 1/(2N) sum */
+    /* delta_out = dE/dyhat * g'(a) = (yhat - y)/N * yhat (1 - yhat) */
+    double dout = (yhat - Y[r]) / n * yhat * (1 - yhat);
+    w.db2 += dout; /* dE/db = delta */
+    for (int j = 0; j < 2; j++) {
+      w.dw2[j] += dout * o[j]; /* dE/dw = delta * o_prev */
+      /* delta_hidden_j = delta_out w_j g'(a_j) */
+      double dh = dout * W2[j] * o[j] * (1 - o[j]);
+      w.db1[j] += dh;
+      for (int i = 0; i < 2; i++) {
+        w.dw1[i][j] += dh * X[r][i];
+        w.dx[r][i] += dh * W1[i][j]; /* dE/dx_i = sum_j delta_j w_ij */
+      }
+    }
+  }
+  return w;
+}
+
+static void test_seed_network(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_net *net;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  nerve_layer *l1 = lin(ctx, 2, 2), *l2 = lin(ctx, 2, 1);
+  set_mat(nerve_layer_weight(l1), &W1[0][0]);
+  set_mat(nerve_layer_bias(l1), B1);
+  set_mat(nerve_layer_weight(l2), W2);
+  set_mat(nerve_layer_bias(l2), &B2);
+  add(net, l1);
+  add(net, act(ctx, NERVE_SIGMOID, 0));
+  add(net, l2);
+  add(net, act(ctx, NERVE_SIGMOID, 0));
+  float xf[4], yf[2], gf[2];
+  set_mat(nerve_mat_view(xf, 2, 2), &X[0][0]);
+  set_mat(nerve_mat_view(yf, 2, 1), Y);
+  int ran = 0;
+  for (int is = 0; is < NISA; is++) {
+    if (nerve_ctx_set_isa(ctx, isas[is]) != NERVE_OK) continue;
+    ran++;
+    for (int n = 1; n <= 2; n++) {
+      seed_want w = seed_by_hand(n);
+      nerve_mat x = nerve_mat_view(xf, n, 2), y = nerve_mat_view(yf, n, 1);
+      nerve_mat g = nerve_mat_view(gf, n, 1), out, gin;
+      double e;
+      nerve_net_zero_grad(net);
+      CHECK(nerve_net_forward(net, &x, &out) == NERVE_OK);
+      CHECK(out.rows == n && out.cols == 1);
+      for (int r = 0; r < n; r++) CHECK_NEAR(out.data[r], w.yhat[r], 1e-6);
+      CHECK(nerve_loss_forward(NERVE_MSE, &out, &y, &e) == NERVE_OK);
+      CHECK_NEAR(e, w.e, 1e-6);
+      CHECK(nerve_loss_backward(NERVE_MSE, &out, &y, &g) == NERVE_OK);
+      CHECK(nerve_net_backward(net, &x, &g, &gin) == NERVE_OK);
+      nerve_mat gw1 = nerve_layer_grad_weight(l1),
+                gb1 = nerve_layer_grad_bias(l1);
+      nerve_mat gw2 = nerve_layer_grad_weight(l2),
+                gb2 = nerve_layer_grad_bias(l2);
+      for (int j = 0; j < 2; j++) {
+        CHECK_NEAR(gb1.data[j], w.db1[j], 1e-7);
+        CHECK_NEAR(gw2.data[j], w.dw2[j], 1e-7);
+        for (int i = 0; i < 2; i++)
+          CHECK_NEAR(gw1.data[i * 2 + j], w.dw1[i][j], 1e-7);
+      }
+      CHECK(gin.rows == n && gin.cols == 2);
+      for (int r = 0; r < n; r++)
+        for (int i = 0; i < 2; i++)
+          CHECK_NEAR(gin.data[r * gin.stride + i], w.dx[r][i], 1e-7);
+      CHECK_NEAR(gb2.data[0], w.db2, 1e-7);
+      /* the gradient is really there (the test is not passing on zeros) */
+      CHECK(fabs(w.db2) > 1e-4 && fabs(w.dw1[0][0]) > 1e-6);
+    }
+  }
+  CHECK(ran >= 1);
+  nerve_net_free(net);
+  end_ctx(ctx, &c);
+}
+
+/* ----------------------------- 2. gradients against central differences */
+
+#define MAXL 8
+#define MAXW 8
+
+/* The same network in double precision, for accurate numeric gradients. */
+typedef struct dnet {
+  int n;
+  nerve_kind kind[MAXL];
+  double alpha[MAXL];
+  int nin[MAXL], nout[MAXL];
+  double p[MAXL][MAXW * MAXW + MAXW]; /* W row-major then b */
+} dnet;
+
+static void dnet_from(dnet *d, nerve_net *net) {
+  memset(d, 0, sizeof *d);
+  d->n = nerve_net_count(net);
+  for (int i = 0; i < d->n; i++) {
+    nerve_layer *l = nerve_net_layer(net, i);
+    d->kind[i] = nerve_layer_kind(l);
+    d->alpha[i] = nerve_layer_alpha(l);
+    d->nin[i] = nerve_layer_n_in(l);
+    d->nout[i] = nerve_layer_n_out(l);
+    if (d->kind[i] != NERVE_LINEAR) continue;
+    nerve_mat w = nerve_layer_weight(l), b = nerve_layer_bias(l);
+    int nw = w.rows * w.cols;
+    for (int j = 0; j < nw; j++) d->p[i][j] = w.data[j];
+    for (int j = 0; j < b.cols; j++) d->p[i][nw + j] = b.data[j];
+  }
+}
+
+/* Runs one row through d; returns the output width. */
+static int dnet_row(const dnet *d, const double *x, int w, double *out) {
+  double v[MAXW], t[MAXW];
+  memcpy(v, x, (size_t)w * sizeof *v);
+  for (int i = 0; i < d->n; i++) {
+    const double *p = d->p[i];
+    switch (d->kind[i]) {
+    case NERVE_LINEAR:
+      for (int j = 0; j < d->nout[i]; j++) {
+        t[j] = p[d->nin[i] * d->nout[i] + j];
+        for (int k = 0; k < d->nin[i]; k++)
+          t[j] += v[k] * p[k * d->nout[i] + j];
+      }
+      w = d->nout[i];
+      memcpy(v, t, (size_t)w * sizeof *v);
+      break;
+    case NERVE_SIGMOID: for (int j = 0; j < w; j++) v[j] = sig(v[j]); break;
+    case NERVE_TANH: for (int j = 0; j < w; j++) v[j] = tanh(v[j]); break;
+    case NERVE_RELU:
+      for (int j = 0; j < w; j++)
+        v[j] = v[j] > 0 ? v[j] : 0;
+      break;
+    case NERVE_LEAKY_RELU:
+      for (int j = 0; j < w; j++) v[j] = v[j] > 0 ? v[j] : d->alpha[i] * v[j];
+      break;
+    case NERVE_SOFTMAX: {
+      double m = v[0], s = 0;
+      for (int j = 1; j < w; j++) m = v[j] > m ? v[j] : m;
+      for (int j = 0; j < w; j++) s += (v[j] = exp(v[j] - m));
+      for (int j = 0; j < w; j++) v[j] /= s;
+      break;
+    }
+    default: break;
+    }
+  }
+  memcpy(out, v, (size_t)w * sizeof *v);
+  return w;
+}
+
+static double dloss_row(nerve_loss k, const double *p, int c, const float *y,
+                        int ycols) {
+  double e = 0;
+  if (k == NERVE_MSE)
+    for (int j = 0; j < c; j++) e += 0.5 * (p[j] - y[j]) * (p[j] - y[j]);
+  else if (k == NERVE_BCE)
+    for (int j = 0; j < c; j++)
+      e -= y[j] * log(p[j]) + (1 - y[j]) * log(1 - p[j]);
+  else {
+    double m = p[0], s = 0;
+    for (int j = 1; j < c; j++) m = p[j] > m ? p[j] : m;
+    for (int j = 0; j < c; j++) s += exp(p[j] - m);
+    double lse = m + log(s);
+    if (ycols == 1) e = lse - p[(int)y[0] - 1];
+    else
+      for (int j = 0; j < c; j++) e -= y[j] * (p[j] - lse);
+  }
+  return e;
+}
+
+static double dnet_loss(const dnet *d, const double *x, int rows, int cols,
+                        nerve_loss k, const float *y, int ycols) {
+  double e = 0, out[MAXW];
+  for (int r = 0; r < rows; r++) {
+    int c = dnet_row(d, x + r * cols, cols, out);
+    e += dloss_row(k, out, c, y + r * ycols, ycols);
+  }
+  return e / rows;
+}
+
+typedef struct gcase {
+  const char *name;
+  nerve_loss loss;
+  int rows, cols, stride, ycols;
+  nerve_kind kinds[MAXL];
+  int widths[MAXL]; /* n_out of linear layers; alpha*100 for leaky */
+  int n;
+} gcase;
+
+static const gcase gcases[] = {
+    {"sigmoid mse", NERVE_MSE, 5, 3, 3, 2,
+     {NERVE_LINEAR, NERVE_SIGMOID, NERVE_LINEAR}, {4, 0, 2}, 3},
+    {"tanh softmax mse", NERVE_MSE, 4, 3, 4, 3,
+     {NERVE_LINEAR, NERVE_TANH, NERVE_LINEAR, NERVE_SOFTMAX}, {4, 0, 3, 0}, 4},
+    {"relu leaky ce idx", NERVE_CROSS_ENTROPY, 6, 3, 3, 1,
+     {NERVE_LINEAR, NERVE_RELU, NERVE_LINEAR, NERVE_LEAKY_RELU, NERVE_LINEAR,
+      NERVE_IDENTITY},
+     {5, 0, 4, 10, 3, 0}, 6},
+    {"relu leaky ce onehot", NERVE_CROSS_ENTROPY, 6, 3, 3, 3,
+     {NERVE_LINEAR, NERVE_RELU, NERVE_LINEAR, NERVE_LEAKY_RELU, NERVE_LINEAR},
+     {5, 0, 4, 10, 3}, 5},
+    {"sigmoid bce", NERVE_BCE, 5, 3, 3, 2,
+     {NERVE_LINEAR, NERVE_TANH, NERVE_LINEAR, NERVE_SIGMOID}, {4, 0, 2, 0}, 4},
+    {"activation first, strided", NERVE_MSE, 3, 3, 5, 2,
+     {NERVE_SIGMOID, NERVE_LINEAR, NERVE_TANH}, {0, 2, 0}, 3},
+    {"activations only", NERVE_MSE, 3, 4, 6, 4,
+     {NERVE_LEAKY_RELU, NERVE_TANH, NERVE_SOFTMAX}, {20, 0, 0}, 3},
+    {"relu first", NERVE_BCE, 4, 3, 4, 2,
+     {NERVE_RELU, NERVE_LINEAR, NERVE_SIGMOID}, {0, 2, 0}, 3},
+};
+
+static nerve_net *build_case(nerve_ctx *ctx, const gcase *gc) {
+  nerve_net *net;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  int w = gc->cols;
+  for (int i = 0; i < gc->n; i++) {
+    if (gc->kinds[i] == NERVE_LINEAR) {
+      nerve_layer *l = lin(ctx, w, gc->widths[i]);
+      /* nonzero biases so every path is exercised */
+      fill_rand(nerve_layer_bias(l), nerve_ctx_rng(ctx), 0.5);
+      add(net, l);
+      w = gc->widths[i];
+    } else {
+      add(net, act(ctx, gc->kinds[i], gc->widths[i] / 100.0f));
+    }
+  }
+  return net;
+}
+
+/* Targets that fit the loss: indices, one-hot rows, or values in (0,1). */
+static void make_targets(const gcase *gc, int c, nerve_rng *r, float *y) {
+  for (int i = 0; i < gc->rows; i++) {
+    int t = (int)nerve_rng_below(r, (uint64_t)c);
+    for (int j = 0; j < gc->ycols; j++) {
+      float *v = &y[i * gc->ycols + j];
+      if (gc->loss == NERVE_CROSS_ENTROPY)
+        *v = gc->ycols == 1 ? (float)(t + 1) : (float)(j == t);
+      else
+        *v = (float)(0.1 + 0.8 * nerve_rng_uniform(r));
+    }
+  }
+}
+
+static void gradcheck_case(nerve_ctx *ctx, const gcase *gc) {
+  nerve_net *net = build_case(ctx, gc);
+  nerve_rng *r = nerve_ctx_rng(ctx);
+  float xf[64], yf[64], gf[64];
+  double xd[64];
+  for (int i = 0; i < gc->rows * gc->stride; i++)
+    xf[i] = (float)(2 * nerve_rng_uniform(r) - 1);
+  for (int i = 0; i < gc->rows; i++)
+    for (int j = 0; j < gc->cols; j++)
+      xd[i * gc->cols + j] = xf[i * gc->stride + j];
+  nerve_mat x = {xf, gc->rows, gc->cols, gc->stride}, out, gin;
+  CHECK(nerve_net_forward(net, &x, &out) == NERVE_OK);
+  make_targets(gc, out.cols, r, yf);
+  nerve_mat y = nerve_mat_view(yf, gc->rows, gc->ycols);
+  nerve_mat g = nerve_mat_view(gf, out.rows, out.cols);
+  double e;
+  dnet d;
+  dnet_from(&d, net);
+  nerve_net_zero_grad(net);
+  CHECK(nerve_loss_forward(gc->loss, &out, &y, &e) == NERVE_OK);
+  CHECK_NEAR(e, dnet_loss(&d, xd, gc->rows, gc->cols, gc->loss, yf, gc->ycols),
+             1e-5);
+  CHECK(nerve_loss_backward(gc->loss, &out, &y, &g) == NERVE_OK);
+  CHECK(nerve_net_backward(net, &x, &g, &gin) == NERVE_OK);
+  const double h = 1e-6;
+  double biggest = 0, worst = 0;
+  /* every parameter */
+  for (int i = 0; i < d.n; i++) {
+    if (d.kind[i] != NERVE_LINEAR) continue;
+    nerve_layer *l = nerve_net_layer(net, i);
+    nerve_mat gw = nerve_layer_grad_weight(l), gb = nerve_layer_grad_bias(l);
+    int nw = d.nin[i] * d.nout[i];
+    for (int j = 0; j < nw + d.nout[i]; j++) {
+      double keep = d.p[i][j];
+      d.p[i][j] = keep + h;
+      double ep =
+          dnet_loss(&d, xd, gc->rows, gc->cols, gc->loss, yf, gc->ycols);
+      d.p[i][j] = keep - h;
+      double em =
+          dnet_loss(&d, xd, gc->rows, gc->cols, gc->loss, yf, gc->ycols);
+      d.p[i][j] = keep;
+      double num = (ep - em) / (2 * h);
+      double got = j < nw ? gw.data[j] : gb.data[j - nw];
+      double err = fabs(got - num) / fmax(1, fabs(num));
+      worst = fmax(worst, err);
+      biggest = fmax(biggest, fabs(got));
+    }
+  }
+  /* and every input */
+  for (int k = 0; k < gc->rows * gc->cols; k++) {
+    double keep = xd[k];
+    xd[k] = keep + h;
+    double ep = dnet_loss(&d, xd, gc->rows, gc->cols, gc->loss, yf, gc->ycols);
+    xd[k] = keep - h;
+    double em = dnet_loss(&d, xd, gc->rows, gc->cols, gc->loss, yf, gc->ycols);
+    xd[k] = keep;
+    double num = (ep - em) / (2 * h);
+    double got = gin.data[(k / gc->cols) * gin.stride + k % gc->cols];
+    worst = fmax(worst, fabs(got - num) / fmax(1, fabs(num)));
+    biggest = fmax(biggest, fabs(got));
+  }
+  if (worst > 2e-5)
+    fprintf(stderr, "gradcheck %s: worst %g\n", gc->name, worst);
+  CHECK(worst <= 2e-5);
+  CHECK(biggest > 1e-3); /* not passing on an all-zero gradient */
+  nerve_net_free(net);
+}
+
+static void test_gradients(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  for (int is = 0; is < NISA; is++) {
+    if (nerve_ctx_set_isa(ctx, isas[is]) != NERVE_OK) continue;
+    nerve_rng_seed(nerve_ctx_rng(ctx), 7);
+    for (size_t i = 0; i < sizeof gcases / sizeof gcases[0]; i++)
+      gradcheck_case(ctx, &gcases[i]);
+  }
+  end_ctx(ctx, &c);
+}
+
+/* Losses at their edges: huge logits, probabilities of exactly 0 and 1,
+** bad targets. */
+static void test_loss_edges(void) {
+  float z[4] = {1e4f, -1e4f, -1e4f, 1e4f}, t[2] = {2, 2}, g[4];
+  nerve_mat zm = nerve_mat_view(z, 2, 2), tm = nerve_mat_view(t, 2, 1);
+  nerve_mat gm = nerve_mat_view(g, 2, 2);
+  double e;
+  CHECK(nerve_loss_forward(NERVE_CROSS_ENTROPY, &zm, &tm, &e) == NERVE_OK);
+  CHECK_NEAR(e, 1e4, 1e-6); /* row 1: 2e4, row 2: 0 */
+  CHECK(nerve_loss_backward(NERVE_CROSS_ENTROPY, &zm, &tm, &gm) == NERVE_OK);
+  CHECK_NEAR(g[0], 0.5, 1e-7);
+  CHECK_NEAR(g[1], -0.5, 1e-7);
+  CHECK_NEAR(g[2], 0, 1e-7);
+  CHECK_NEAR(g[3], 0, 1e-7);
+
+  float p[4] = {0, 1, 1, 0}, y[4] = {1, 0, 1, 0};
+  nerve_mat pm = nerve_mat_view(p, 2, 2), ym = nerve_mat_view(y, 2, 2);
+  CHECK(nerve_loss_forward(NERVE_BCE, &pm, &ym, &e) == NERVE_OK);
+  CHECK(isfinite(e) && e > 90 && e <= 100.0 + 1e-9);
+  CHECK(nerve_loss_backward(NERVE_BCE, &pm, &ym, &gm) == NERVE_OK);
+  for (int i = 0; i < 4; i++) CHECK(isfinite(g[i]));
+  CHECK(g[0] < 0 && g[1] > 0 && fabs(g[2]) < 1e-3 && fabs(g[3]) < 1e-3);
+
+  /* targets: NaN, indices out of range or fractional, shapes */
+  float bad[2] = {1, NAN};
+  nerve_mat bm = nerve_mat_view(bad, 2, 1);
+  CHECK(nerve_loss_check(NERVE_CROSS_ENTROPY, &zm, &bm) == NERVE_ENAN);
+  bad[1] = 3;
+  CHECK(nerve_loss_check(NERVE_CROSS_ENTROPY, &zm, &bm) == NERVE_EARG);
+  bad[1] = 0;
+  CHECK(nerve_loss_check(NERVE_CROSS_ENTROPY, &zm, &bm) == NERVE_EARG);
+  bad[1] = 1.5f;
+  CHECK(nerve_loss_check(NERVE_CROSS_ENTROPY, &zm, &bm) == NERVE_EARG);
+  bad[1] = 2;
+  CHECK(nerve_loss_check(NERVE_CROSS_ENTROPY, &zm, &bm) == NERVE_OK);
+  CHECK(nerve_loss_check(NERVE_MSE, &zm, &bm) == NERVE_ESHAPE);
+  y[3] = INFINITY;
+  CHECK(nerve_loss_check(NERVE_MSE, &pm, &ym) == NERVE_ENAN);
+  CHECK(nerve_loss_forward(NERVE_BCE, &pm, &ym, &e) == NERVE_ENAN);
+  nerve_mat g3 = nerve_mat_view(g, 1, 2);
+  y[3] = 0;
+  CHECK(nerve_loss_backward(NERVE_MSE, &pm, &ym, &g3) == NERVE_ESHAPE);
+  CHECK(nerve_loss_check(NERVE_LOSS_COUNT, &pm, &ym) == NERVE_EARG);
+  CHECK(strcmp(nerve_loss_name(NERVE_CROSS_ENTROPY), "cross_entropy") == 0);
+  CHECK(nerve_loss_name(NERVE_LOSS_COUNT) == NULL);
+}
+
+/* ------------------------------------------------------- 3. optimizers */
+
+/* One linear 2 -> 1 layer: 3 parameters with fixed gradients. */
+static const double P0[3] = {0.5, -0.3, 0.2}, G0[3] = {0.2, -0.1, 0.4};
+
+typedef struct oref {
+  int adam, nesterov;
+  double lr, mom, wd, b1, b2, eps;
+} oref;
+
+/* The update rules of nerve.h, in double, for `steps` steps. */
+static void optim_by_hand(const oref *o, int steps, double *p) {
+  double v[3] = {0}, m[3] = {0};
+  memcpy(p, P0, sizeof P0);
+  for (int t = 1; t <= steps; t++)
+    for (int j = 0; j < 3; j++) {
+      double g = G0[j] + o->wd * p[j];
+      if (o->adam) {
+        m[j] = o->b1 * m[j] + (1 - o->b1) * g;
+        v[j] = o->b2 * v[j] + (1 - o->b2) * g * g;
+        double mh = m[j] / (1 - pow(o->b1, t)), vh = v[j] / (1 - pow(o->b2, t));
+        p[j] -= o->lr * mh / (sqrt(vh) + o->eps);
+      } else {
+        v[j] = o->mom * v[j] + g; /* no dampening; v starts at 0 */
+        p[j] -= o->lr * (o->nesterov ? g + o->mom * v[j] : v[j]);
+      }
+    }
+}
+
+static void check_optim(const oref *o) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_net *net;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  nerve_layer *l = lin(ctx, 2, 1);
+  add(net, l);
+  set_mat(nerve_layer_weight(l), P0);
+  set_mat(nerve_layer_bias(l), P0 + 2);
+  set_mat(nerve_layer_grad_weight(l), G0);
+  set_mat(nerve_layer_grad_bias(l), G0 + 2);
+  nerve_optim *opt = NULL;
+  if (o->adam) {
+    nerve_adam_opts a = {(float)o->lr, (float)o->b1, (float)o->b2,
+                         (float)o->eps, (float)o->wd};
+    CHECK(nerve_adam_new(net, &a, &opt) == NERVE_OK);
+  } else {
+    nerve_sgd_opts s = {(float)o->lr, (float)o->mom, (float)o->wd, o->nesterov};
+    CHECK(nerve_sgd_new(net, &s, &opt) == NERVE_OK);
+  }
+  /* the optimizer holds the layers: it outlives the network */
+  nerve_net_free(net);
+  for (int t = 1; t <= 3; t++) {
+    double want[3];
+    optim_by_hand(o, t, want);
+    CHECK(nerve_optim_step(opt) == NERVE_OK);
+    CHECK(nerve_optim_steps(opt) == t);
+    float *w = nerve_layer_weight(l).data, *b = nerve_layer_bias(l).data;
+    CHECK_NEAR(w[0], want[0], 2e-6);
+    CHECK_NEAR(w[1], want[1], 2e-6);
+    CHECK_NEAR(b[0], want[2], 2e-6);
+    /* gradients are left as they were */
+    CHECK(nerve_layer_grad_weight(l).data[1] == (float)G0[1]);
+  }
+  CHECK(nerve_optim_lr(opt) == (float)o->lr);
+  nerve_optim_set_lr(opt, 0.5f);
+  CHECK(nerve_optim_lr(opt) == 0.5f);
+  nerve_optim_free(opt);
+  end_ctx(ctx, &c);
+}
+
+static void test_optimizers(void) {
+  const oref cases[] = {
+      {0, 0, 0.1, 0, 0, 0, 0, 0},       /* plain */
+      {0, 0, 0.1, 0.9, 0, 0, 0, 0},     /* momentum */
+      {0, 1, 0.1, 0.9, 0, 0, 0, 0},     /* Nesterov */
+      {0, 0, 0.1, 0.9, 0.01, 0, 0, 0},  /* momentum + weight decay */
+      {0, 0, 0.1, 0, 0.5, 0, 0, 0},     /* weight decay alone */
+      {0, 1, 0.05, 0.5, 0.1, 0, 0, 0},  /* everything */
+      {1, 0, 0.01, 0, 0, 0.9, 0.999, 1e-8},
+      {1, 0, 0.1, 0, 0.1, 0.8, 0.99, 1e-3},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    check_optim(&cases[i]);
+
+  /* numbers written out: p = 0.5, g = 0.2, lr = 0.1 */
+  double p[3];
+  oref mom = {0, 0, 0.1, 0.9, 0, 0, 0, 0};
+  optim_by_hand(&mom, 1, p);
+  CHECK_NEAR(p[0], 0.48, 1e-12); /* first step: v = g */
+  optim_by_hand(&mom, 2, p);
+  CHECK_NEAR(p[0], 0.48 - 0.1 * (0.9 * 0.2 + 0.2), 1e-12);
+  oref adam = {1, 0, 0.01, 0, 0, 0.9, 0.999, 1e-8};
+  optim_by_hand(&adam, 1, p);
+  CHECK_NEAR(p[0], 0.5 - 0.01 * 0.2 / (0.2 + 1e-8), 1e-12); /* t = 1 */
+
+  /* bad options */
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_net *net;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  add(net, lin(ctx, 2, 2));
+  nerve_optim *opt = NULL;
+  nerve_sgd_opts s = {NAN, 0, 0, 0};
+  CHECK(nerve_sgd_new(net, &s, &opt) == NERVE_EARG);
+  s.lr = 0.1f;
+  s.momentum = -1;
+  CHECK(nerve_sgd_new(net, &s, &opt) == NERVE_EARG);
+  nerve_adam_opts a = {0.1f, 1.0f, 0.999f, 1e-8f, 0};
+  CHECK(nerve_adam_new(net, &a, &opt) == NERVE_EARG);
+  CHECK(opt == NULL);
+  nerve_net_free(net);
+  end_ctx(ctx, &c);
+}
+
+/* ----------------------------------------------------- 4. model format */
+
+static uint32_t test_crc(const unsigned char *p, size_t n) {
+  uint32_t c = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    c ^= p[i];
+    for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1)));
+  }
+  return ~c;
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint32_t get32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+static void reseal(unsigned char *p, size_t len) {
+  put32(p + len - 4, test_crc(p, len - 4));
+}
+
+static nerve_net *format_net(nerve_ctx *ctx) {
+  nerve_net *net;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  nerve_layer *l1 = lin(ctx, 3, 4), *l2 = lin(ctx, 4, 2);
+  fill_rand(nerve_layer_bias(l1), nerve_ctx_rng(ctx), 1);
+  fill_rand(nerve_layer_bias(l2), nerve_ctx_rng(ctx), 1);
+  add(net, l1);
+  add(net, act(ctx, NERVE_TANH, 0));
+  add(net, l2);
+  add(net, act(ctx, NERVE_LEAKY_RELU, 0.2f));
+  add(net, act(ctx, NERVE_SOFTMAX, 0));
+  return net;
+}
+
+static int same_net(nerve_net *a, nerve_net *b) {
+  if (nerve_net_count(a) != nerve_net_count(b)) return 0;
+  for (int i = 0; i < nerve_net_count(a); i++) {
+    nerve_layer *la = nerve_net_layer(a, i), *lb = nerve_net_layer(b, i);
+    if (nerve_layer_kind(la) != nerve_layer_kind(lb) ||
+        nerve_layer_alpha(la) != nerve_layer_alpha(lb) ||
+        nerve_layer_n_in(la) != nerve_layer_n_in(lb) ||
+        nerve_layer_n_out(la) != nerve_layer_n_out(lb))
+      return 0;
+  }
+  for (int i = 0; i < nerve_net_param_count(a); i++) {
+    nerve_mat pa = nerve_net_param(a, i), pb = nerve_net_param(b, i);
+    if (pa.rows != pb.rows || pa.cols != pb.cols ||
+        memcmp(pa.data, pb.data, (size_t)pa.rows * pa.cols * sizeof(float)))
+      return 0;
+  }
+  float x[6] = {0.1f, -0.2f, 0.3f, 0.7f, 0.5f, -0.9f}, ya[4];
+  nerve_mat xm = nerve_mat_view(x, 2, 3), oa, ob;
+  if (nerve_net_forward(a, &xm, &oa) || nerve_net_forward(b, &xm, &ob))
+    return 0;
+  memcpy(ya, oa.data, sizeof ya);
+  return memcmp(ya, ob.data, sizeof ya) == 0;
+}
+
+static nerve_status deser(nerve_ctx *ctx, const void *p, size_t n) {
+  nerve_net *net = NULL;
+  nerve_status s = nerve_net_deserialize(ctx, p, n, &net);
+  nerve_net_free(net);
+  return s;
+}
+
+static void test_format_rejects(nerve_ctx *ctx, counter *c,
+                                const unsigned char *good, size_t len) {
+  unsigned char *b = malloc(len + 64);
+  CHECK(deser(ctx, NULL, 0) == NERVE_ETRUNC);
+  CHECK(deser(ctx, good, 0) == NERVE_ETRUNC);
+  int all_trunc = 1;
+  for (size_t n = 0; n < len; n++)
+    all_trunc &= deser(ctx, good, n) == NERVE_ETRUNC;
+  CHECK(all_trunc);
+  /* one extra byte */
+  memcpy(b, good, len);
+  b[len] = 0;
+  CHECK(deser(ctx, b, len + 1) == NERVE_EFORMAT);
+  /* a flipped bit anywhere */
+  int flips_ok = 1;
+  for (size_t i = 0; i < len; i++)
+    for (int bit = 0; bit < 8; bit += 7) {
+      memcpy(b, good, len);
+      b[i] ^= (unsigned char)(1u << bit);
+      nerve_status s = deser(ctx, b, len);
+      nerve_status want = i < 8    ? NERVE_EFORMAT
+                          : i < 12 ? NERVE_EVERSION
+                                   : NERVE_ECHECKSUM;
+      /* the length field: a longer claim reads as truncation */
+      if (i >= 16 && i < 20 && s != NERVE_OK) continue;
+      if (s != want) {
+        fprintf(stderr, "flip at %zu bit %d: %s\n", i, bit, nerve_strerror(s));
+        flips_ok = 0;
+      }
+    }
+  CHECK(flips_ok);
+  memcpy(b, "NERVEMDX", 8);
+  CHECK(deser(ctx, b, len) == NERVE_EFORMAT);
+  CHECK(deser(ctx, "GIF89a", 6) == NERVE_EFORMAT);
+  /* a later version, properly sealed */
+  memcpy(b, good, len);
+  put32(b + 8, 2);
+  reseal(b, len);
+  CHECK(deser(ctx, b, len) == NERVE_EVERSION);
+  /* sealed but inconsistent: bad kind, n_in not the running width, NaN */
+  memcpy(b, good, len);
+  put32(b + 20 + 16, 99);
+  reseal(b, len);
+  CHECK(deser(ctx, b, len) == NERVE_EFORMAT);
+  memcpy(b, good, len);
+  put32(b + 20 + 2 * 16 + 4, 5); /* second linear's n_in: 5, not 4 */
+  reseal(b, len);
+  CHECK(deser(ctx, b, len) == NERVE_EFORMAT);
+  memcpy(b, good, len);
+  put32(b + len - 8, 0x7fc00000u); /* last parameter: NaN */
+  reseal(b, len);
+  CHECK(deser(ctx, b, len) == NERVE_EFORMAT);
+  /* huge sizes, sealed: refused before any allocation */
+  size_t calls = c->calls;
+  memcpy(b, good, len);
+  put32(b + 20 + 4, 1u << 24); /* 2^24 x 4 is fine alone ... */
+  put32(b + 20 + 8, 1u << 24); /* ... 2^24 x 2^24 is not */
+  reseal(b, len);
+  CHECK(deser(ctx, b, len) == NERVE_ELIMIT);
+  put32(b + 20 + 4, 0xFFFFFFFFu);
+  reseal(b, len);
+  CHECK(deser(ctx, b, len) == NERVE_ELIMIT);
+  memcpy(b, good, len);
+  put32(b + 12, 0x7FFFFFFFu); /* layer count */
+  reseal(b, len);
+  CHECK(deser(ctx, b, len) == NERVE_ELIMIT);
+  CHECK(c->calls == calls);
+  free(b);
+}
+
+static void test_format(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_net *net = format_net(ctx), *back = NULL;
+  void *bytes;
+  size_t len;
+  CHECK(nerve_net_serialize(net, &bytes, &len) == NERVE_OK);
+  CHECK(len == 20 + 5 * 16 + 4 * (16 + 10) + 4);
+  const unsigned char *p = bytes;
+  CHECK(memcmp(p, "NERVEMDL", 8) == 0 && get32(p + 8) == 1 &&
+        get32(p + 12) == 5 && get32(p + 16) == len);
+  CHECK(get32(p + len - 4) == test_crc(p, len - 4));
+  CHECK(nerve_net_deserialize(ctx, bytes, len, &back) == NERVE_OK);
+  CHECK(same_net(net, back));
+  nerve_net_free(back);
+  test_format_rejects(ctx, &c, bytes, len);
+
+  /* files */
+  char dir[] = "/tmp/nerve_test_XXXXXX", path[256];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/model.nrv", dir);
+  CHECK(nerve_net_save(net, path) == NERVE_OK);
+  CHECK(nerve_net_save(net, path) == NERVE_OK); /* over an old file */
+  back = NULL;
+  CHECK(nerve_net_load(ctx, path, &back) == NERVE_OK);
+  CHECK(back && same_net(net, back));
+  nerve_net_free(back);
+  FILE *f = fopen(path, "rb");
+  unsigned char *disk = malloc(len + 1);
+  CHECK(f && fread(disk, 1, len + 1, f) == len &&
+        memcmp(disk, bytes, len) == 0);
+  if (f) fclose(f);
+  free(disk);
+  /* a truncated file */
+  f = fopen(path, "wb");
+  CHECK(f && fwrite(bytes, 1, len / 2, f) == len / 2);
+  if (f) fclose(f);
+  CHECK(nerve_net_load(ctx, path, &back) == NERVE_ETRUNC);
+  unlink(path);
+  errno = 0;
+  CHECK(nerve_net_load(ctx, path, &back) == NERVE_EIO && errno == ENOENT);
+  CHECK(nerve_net_load(ctx, dir, &back) == NERVE_EIO);
+  char bad[300];
+  snprintf(bad, sizeof bad, "%s/no/such/dir/m.nrv", dir);
+  errno = 0;
+  CHECK(nerve_net_save(net, bad) == NERVE_EIO && errno == ENOENT);
+  CHECK(rmdir(dir) == 0); /* no temporary file was left behind */
+  nerve_free(ctx, bytes);
+  nerve_net_free(net);
+  end_ctx(ctx, &c);
+}
+
+/* ------------------------------------------- 5. allocation failure sweep */
+
+/* Runs one call; on ENOMEM counts it and runs it again with the allocator
+** healed, so the rest of the scenario checks that nothing was half done. */
+#define TRY(expr)                                                        \
+  do {                                                                   \
+    nerve_status s_ = (expr);                                            \
+    if (s_ == NERVE_ENOMEM) {                                            \
+      (*fails)++;                                                        \
+      c->fail_at = 0;                                                    \
+      s_ = (expr);                                                       \
+    }                                                                    \
+    if (s_ != NERVE_OK) {                                                \
+      fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #expr,      \
+              nerve_strerror(s_));                                       \
+      (*bad)++;                                                          \
+    }                                                                    \
+  } while (0)
+
+/* Everything that allocates; returns a digest of the results. */
+static double scenario(counter *c, int *fails, int *bad) {
+  nerve_ctx *ctx = NULL;
+  nerve_net *net = NULL, *copy = NULL, *back = NULL;
+  nerve_layer *l1 = NULL, *l2 = NULL, *a1 = NULL, *a2 = NULL;
+  nerve_optim *sgd = NULL, *adam = NULL;
+  void *bytes = NULL;
+  size_t len = 0;
+  double digest = 0, e = 0;
+  TRY(nerve_ctx_new(&ctx, count_alloc, c));
+  nerve_ctx_set_isa(ctx, "scalar");
+  nerve_rng_seed(nerve_ctx_rng(ctx), 3);
+  TRY(nerve_net_new(ctx, &net));
+  TRY(nerve_linear_new(ctx, 3, 5, &l1));
+  TRY(nerve_act_new(ctx, NERVE_TANH, 0, &a1));
+  TRY(nerve_linear_new(ctx, 5, 2, &l2));
+  TRY(nerve_act_new(ctx, NERVE_SOFTMAX, 0, &a2));
+  TRY(nerve_net_add(net, l1));
+  TRY(nerve_net_add(net, a1));
+  TRY(nerve_net_add(net, l2));
+  TRY(nerve_net_add(net, a2));
+  float x[8 * 3], y[8], g[8 * 2];
+  for (int i = 0; i < 24; i++) x[i] = (float)sin(i + 1.0);
+  for (int i = 0; i < 8; i++) y[i] = (float)(1 + i % 2);
+  nerve_mat xm = nerve_mat_view(x, 4, 3), out, gin;
+  TRY(nerve_net_forward(net, &xm, &out));
+  nerve_mat ym = nerve_mat_view(y, 4, 1), gm = nerve_mat_view(g, 4, 2);
+  nerve_loss_backward(NERVE_CROSS_ENTROPY, &out, &ym, &gm);
+  TRY(nerve_net_backward(net, &xm, &gm, &gin));
+  digest += gin.data[5];
+  xm.rows = 8; /* the buffers grow */
+  TRY(nerve_net_forward(net, &xm, &out));
+  digest += out.data[15];
+  nerve_sgd_opts so = {0.1f, 0.9f, 0.01f, 1};
+  nerve_adam_opts ao = {0.01f, 0.9f, 0.999f, 1e-8f, 0};
+  TRY(nerve_sgd_new(net, &so, &sgd));
+  TRY(nerve_adam_new(net, &ao, &adam));
+  ym.rows = 8;
+  xm.rows = 8;
+  int32_t idx[3] = {7, 0, 3};
+  TRY(nerve_net_train_batch(net, NERVE_CROSS_ENTROPY, &xm, &ym, NULL, 0, 8,
+                            sgd, &e, NULL));
+  digest += e;
+  TRY(nerve_net_train_batch(net, NERVE_CROSS_ENTROPY, &xm, &ym, idx, 0, 3,
+                            adam, &e, NULL));
+  digest += e;
+  TRY(nerve_optim_step(sgd));
+  TRY(nerve_net_serialize(net, &bytes, &len));
+  TRY(nerve_net_deserialize(ctx, bytes, len, &back));
+  TRY(nerve_net_clone(net, &copy));
+  TRY(nerve_net_forward(copy, &xm, &out));
+  digest += out.data[3];
+  TRY(nerve_net_forward(back, &xm, &out));
+  digest += out.data[3];
+  TRY(nerve_net_train_batch(copy, NERVE_CROSS_ENTROPY, &xm, &ym, NULL, 2, 5,
+                            NULL, &e, NULL));
+  digest += e;
+  nerve_free(ctx, bytes);
+  nerve_optim_free(sgd);
+  nerve_optim_free(adam);
+  nerve_net_free(net);
+  nerve_net_free(copy);
+  nerve_net_free(back);
+  nerve_layer_release(l1);
+  nerve_layer_release(l2);
+  nerve_layer_release(a1);
+  nerve_layer_release(a2);
+  nerve_ctx_free(ctx);
+  return digest;
+}
+
+static void test_alloc_failures(void) {
+  counter c;
+  int fails = 0, bad = 0;
+  memset(&c, 0, sizeof c);
+  double want = scenario(&c, &fails, &bad);
+  size_t total = c.calls;
+  CHECK(bad == 0 && fails == 0 && c.live == 0 && total > 20);
+  int all_failed = 1, all_same = 1, all_clean = 1, all_ok = 1;
+  for (size_t k = 1; k <= total; k++) {
+    memset(&c, 0, sizeof c);
+    c.fail_at = k;
+    fails = bad = 0;
+    double got = scenario(&c, &fails, &bad);
+    all_failed &= fails == 1;
+    all_same &= got == want;
+    all_clean &= c.live == 0 && c.bad_free == 0 && c.resizes == 0;
+    all_ok &= bad == 0;
+    if (fails != 1 || got != want || c.live || bad)
+      fprintf(stderr, "failing allocation %zu: fails %d, bad %d, live %zu\n",
+              k, fails, bad, c.live);
+  }
+  CHECK(all_failed);
+  CHECK(all_same);
+  CHECK(all_clean);
+  CHECK(all_ok);
+}
+
+/* ------------------------------------------------------------ 6. training */
+
+static const float XOR_X[8] = {0, 0, 0, 1, 1, 0, 1, 1};
+static const float XOR_Y[4] = {0, 1, 1, 0};
+
+static nerve_net *xor_net(nerve_ctx *ctx, uint64_t seed) {
+  nerve_rng_seed(nerve_ctx_rng(ctx), seed);
+  nerve_net *net;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  add(net, lin(ctx, 2, 4));
+  add(net, act(ctx, NERVE_TANH, 0));
+  add(net, lin(ctx, 4, 1));
+  add(net, act(ctx, NERVE_SIGMOID, 0));
+  return net;
+}
+
+/* Trains with shuffled single rows and pairs; returns the last full loss. */
+static double train_xor(nerve_ctx *ctx, nerve_net *net, int epochs) {
+  nerve_mat x = nerve_mat_view((float *)XOR_X, 4, 2);
+  nerve_mat y = nerve_mat_view((float *)XOR_Y, 4, 1);
+  nerve_sgd_opts o = {0.5f, 0.9f, 0, 0};
+  nerve_optim *opt;
+  double e = 0;
+  CHECK(nerve_sgd_new(net, &o, &opt) == NERVE_OK);
+  int ok = 1;
+  for (int ep = 0; ep < epochs; ep++) {
+    int32_t idx[4] = {0, 1, 2, 3};
+    for (int i = 3; i > 0; i--) { /* Fisher-Yates */
+      int j = (int)nerve_rng_below(nerve_ctx_rng(ctx), (uint64_t)i + 1);
+      int32_t t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+    }
+    ok &= nerve_net_train_batch(net, NERVE_MSE, &x, &y, idx, 0, 2, opt, &e,
+                                NULL) == NERVE_OK;
+    ok &= nerve_net_train_batch(net, NERVE_MSE, &x, &y, idx + 2, 0, 2, opt, &e,
+                                NULL) == NERVE_OK;
+  }
+  CHECK(ok);
+  double gn;
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &y, NULL, 0, 4, NULL, &e,
+                              &gn) == NERVE_OK);
+  CHECK(gn >= 0 && gn == nerve_net_grad_norm(net));
+  nerve_optim_free(opt);
+  return e;
+}
+
+static void params_of(nerve_net *net, float *out) {
+  for (int i = 0; i < nerve_net_param_count(net); i++) {
+    nerve_mat p = nerve_net_param(net, i);
+    memcpy(out, p.data, (size_t)p.rows * p.cols * sizeof(float));
+    out += p.rows * p.cols;
+  }
+}
+
+static void test_training(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_ctx_set_isa(ctx, "scalar");
+  nerve_net *net = xor_net(ctx, 42);
+  CHECK(nerve_net_num_params(net) == 17);
+  double e = train_xor(ctx, net, 1500);
+  CHECK(e < 0.01);
+  nerve_mat x = nerve_mat_view((float *)XOR_X, 4, 2), out;
+  CHECK(nerve_net_forward(net, &x, &out) == NERVE_OK);
+  for (int i = 0; i < 4; i++) CHECK(fabs(out.data[i] - XOR_Y[i]) < 0.25);
+
+  /* the same seed gives the same network, bit for bit */
+  float pa[17], pb[17];
+  params_of(net, pa);
+  nerve_net *twin = xor_net(ctx, 42);
+  train_xor(ctx, twin, 1500);
+  params_of(twin, pb);
+  CHECK(memcmp(pa, pb, sizeof pa) == 0);
+  nerve_net_free(twin);
+
+  /* no allocation in the steady state, nor for a smaller batch */
+  nerve_mat y = nerve_mat_view((float *)XOR_Y, 4, 1);
+  size_t calls = c.calls;
+  for (int i = 0; i < 10; i++)
+    CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &y, NULL, i % 2, 3 - i % 2,
+                                NULL, &e, NULL) == NERVE_OK);
+  CHECK(nerve_net_forward(net, &x, &out) == NERVE_OK);
+  CHECK(c.calls == calls);
+
+  /* bad rows or targets change nothing */
+  float before[17], after[17];
+  params_of(net, before);
+  nerve_sgd_opts o = {0.5f, 0, 0, 0};
+  nerve_optim *opt;
+  CHECK(nerve_sgd_new(net, &o, &opt) == NERVE_OK);
+  int32_t bad1[2] = {0, 4}, bad2[2] = {-1, 0};
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &y, bad1, 0, 2, opt, &e,
+                              NULL) == NERVE_EARG);
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &y, bad2, 0, 2, opt, &e,
+                              NULL) == NERVE_EARG);
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &y, NULL, 3, 2, opt, &e,
+                              NULL) == NERVE_EARG);
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &y, NULL, -1, 2, opt, &e,
+                              NULL) == NERVE_EARG);
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &y, NULL, 0, 0, opt, &e,
+                              NULL) == NERVE_EARG);
+  float ynan[4] = {0, 1, NAN, 0};
+  nerve_mat yn = nerve_mat_view(ynan, 4, 1);
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &yn, NULL, 0, 4, opt, &e,
+                              NULL) == NERVE_ENAN);
+  /* ... but a NaN in a row not taken is no error */
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &yn, NULL, 0, 2, NULL, &e,
+                              NULL) == NERVE_OK);
+  params_of(net, after);
+  CHECK(memcmp(before, after, sizeof before) == 0);
+  nerve_mat y2 = nerve_mat_view((float *)XOR_Y, 2, 2);
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &y2, NULL, 0, 2, opt, &e,
+                              NULL) == NERVE_ESHAPE);
+  nerve_mat x3 = nerve_mat_view((float *)XOR_X, 2, 3);
+  CHECK(nerve_net_train_batch(net, NERVE_MSE, &x3, &y2, NULL, 0, 2, opt, &e,
+                              NULL) == NERVE_ESHAPE);
+  float cls[4] = {1, 2, 3, 1};
+  nerve_mat ym = nerve_mat_view(cls, 4, 1);
+  CHECK(nerve_net_train_batch(net, NERVE_CROSS_ENTROPY, &x, &ym, NULL, 0, 4,
+                              opt, &e, NULL) == NERVE_EARG);
+  CHECK(nerve_optim_steps(opt) == 0);
+  params_of(net, after);
+  CHECK(memcmp(before, after, sizeof before) == 0);
+  nerve_optim_free(opt);
+  nerve_net_free(net);
+  end_ctx(ctx, &c);
+}
+
+/* ------------------------------------------------------------ 7. errors */
+
+static void test_errors(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_net *net, *other;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  CHECK(nerve_net_new(ctx, &other) == NERVE_OK);
+  float x[12] = {0}, g[12] = {0};
+  nerve_mat xm = nerve_mat_view(x, 2, 2), out, gin;
+  CHECK(nerve_net_forward(net, &xm, &out) == NERVE_EARG); /* no layers */
+  nerve_layer *l1 = lin(ctx, 2, 3), *l2 = lin(ctx, 4, 1), *l3 = lin(ctx, 3, 3);
+  nerve_layer *l;
+  CHECK(nerve_net_add(net, l1) == NERVE_OK);
+  CHECK(nerve_net_add(net, l2) == NERVE_ESHAPE);
+  CHECK(nerve_net_count(net) == 1);
+  CHECK(nerve_net_add(net, l3) == NERVE_OK);
+  CHECK(nerve_net_add(net, l3) == NERVE_EARG); /* the same layer twice */
+  CHECK(nerve_net_add(net, l1) == NERVE_EARG);
+  CHECK(nerve_net_count(net) == 2);
+  CHECK(nerve_net_add(other, l3) == NERVE_OK); /* shared across nets: fine */
+  CHECK(nerve_net_n_in(net) == 2 && nerve_net_n_out(net) == 3);
+  CHECK(nerve_net_param_count(net) == 4 && nerve_net_num_params(net) == 21);
+  CHECK(nerve_net_param(net, 4).data == NULL);
+  CHECK(nerve_net_layer(net, 2) == NULL && nerve_net_layer(net, -1) == NULL);
+  /* backward before forward */
+  nerve_mat gm = nerve_mat_view(g, 2, 3);
+  CHECK(nerve_net_backward(net, &xm, &gm, &gin) == NERVE_ESTATE);
+  /* widths */
+  nerve_mat x3 = nerve_mat_view(x, 2, 3);
+  CHECK(nerve_net_forward(net, &x3, &out) == NERVE_ESHAPE);
+  CHECK(nerve_net_forward(net, &xm, &out) == NERVE_OK);
+  CHECK(out.rows == 2 && out.cols == 3);
+  nerve_mat x1 = nerve_mat_view(x, 1, 2), g2 = nerve_mat_view(g, 2, 2);
+  CHECK(nerve_net_backward(net, &x1, &gm, &gin) == NERVE_ESTATE);
+  CHECK(nerve_net_backward(net, &xm, &g2, &gin) == NERVE_ESHAPE);
+  CHECK(nerve_net_backward(net, &xm, &gm, &gin) == NERVE_OK);
+  CHECK(gin.rows == 2 && gin.cols == 2);
+  CHECK(nerve_net_backward(net, &xm, &gm, NULL) == NERVE_OK);
+  /* a bad view */
+  nerve_mat bad = {x, 2, 3, 2};
+  CHECK(nerve_net_forward(net, &bad, &out) == NERVE_EARG);
+  /* adding a layer forgets the kept batch */
+  CHECK(nerve_act_new(ctx, NERVE_RELU, 0, &l) == NERVE_OK);
+  CHECK(nerve_net_add(net, l) == NERVE_OK);
+  nerve_layer_release(l);
+  CHECK(nerve_net_backward(net, &xm, &gm, &gin) == NERVE_ESTATE);
+  /* forward of our own output, twice through a square net */
+  CHECK(nerve_net_forward(other, &x3, &out) == NERVE_OK);
+  float keep[6];
+  memcpy(keep, out.data, sizeof keep);
+  nerve_mat again = out;
+  CHECK(nerve_net_forward(other, &again, &out) == NERVE_OK);
+  nerve_mat km = nerve_mat_view(keep, 2, 3), o2;
+  CHECK(nerve_net_forward(net, &xm, &o2) == NERVE_OK);
+  nerve_net *ref;
+  CHECK(nerve_net_clone(other, &ref) == NERVE_OK);
+  CHECK(nerve_net_forward(ref, &km, &o2) == NERVE_OK);
+  CHECK(memcmp(o2.data, out.data, sizeof keep) == 0);
+  /* copy_params */
+  CHECK(nerve_net_copy_params(ref, net) == NERVE_ESHAPE);
+  fill_rand(nerve_layer_weight(l3), nerve_ctx_rng(ctx), 1);
+  CHECK(nerve_net_copy_params(ref, other) == NERVE_OK);
+  CHECK(memcmp(nerve_net_param(ref, 0).data, nerve_layer_weight(l3).data,
+               9 * sizeof(float)) == 0);
+  nerve_net_free(ref);
+  /* activations and kinds */
+  CHECK(nerve_act_new(ctx, NERVE_LINEAR, 0, &l) == NERVE_EARG);
+  CHECK(nerve_act_new(ctx, NERVE_KIND_COUNT, 0, &l) == NERVE_EARG);
+  CHECK(nerve_act_new(ctx, NERVE_LEAKY_RELU, NAN, &l) == NERVE_EARG);
+  CHECK(nerve_linear_new(ctx, 0, 3, &l) == NERVE_EARG);
+  CHECK(nerve_linear_new(ctx, NERVE_MAX_DIM + 1, 3, &l) == NERVE_EARG);
+  CHECK(nerve_linear_new(ctx, NERVE_MAX_DIM, NERVE_MAX_DIM, &l) ==
+        NERVE_ELIMIT);
+  CHECK(nerve_kind_find("leaky_relu") == NERVE_LEAKY_RELU);
+  CHECK(nerve_kind_find("nope") == -1);
+  CHECK(strcmp(nerve_kind_name(NERVE_SOFTMAX), "softmax") == 0);
+  CHECK(nerve_kind_name(NERVE_KIND_COUNT) == NULL);
+  CHECK(nerve_layer_weight(l1).rows == 2 && nerve_layer_bias(l1).cols == 3);
+  CHECK(nerve_layer_init(l1, NERVE_INIT_ZERO, nerve_ctx_rng(ctx)) == NERVE_OK);
+  CHECK(nerve_layer_weight(l1).data[5] == 0);
+  CHECK(nerve_layer_init(l1, (nerve_init)9, nerve_ctx_rng(ctx)) == NERVE_EARG);
+  /* init ranges */
+  nerve_layer *big = lin(ctx, 30, 20);
+  const nerve_init inits[3] = {NERVE_INIT_XAVIER, NERVE_INIT_HE,
+                               NERVE_INIT_UNIFORM};
+  const double r[3] = {sqrt(6.0 / 50), sqrt(6.0 / 30), 1 / sqrt(30.0)};
+  for (int i = 0; i < 3; i++) {
+    CHECK(nerve_layer_init(big, inits[i], nerve_ctx_rng(ctx)) == NERVE_OK);
+    double mx = 0;
+    for (int j = 0; j < 600; j++)
+      mx = fmax(mx, fabs(nerve_layer_weight(big).data[j]));
+    CHECK(mx <= r[i] && mx > 0.9 * r[i]);
+    CHECK(nerve_layer_bias(big).data[7] == 0);
+  }
+  nerve_layer_release(big);
+  nerve_layer_release(l1);
+  nerve_layer_release(l2);
+  nerve_layer_release(l3);
+  nerve_net_free(net);
+  nerve_net_free(other);
+  end_ctx(ctx, &c);
+}
+
+/* ------------------------------------------------------ context and rng */
+
+static void test_context(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  CHECK(nerve_isa_supported("scalar"));
+  CHECK(!nerve_isa_supported("mmx"));
+  CHECK(nerve_ctx_set_isa(ctx, "mmx") == NERVE_EARG);
+  CHECK(nerve_ctx_set_isa(ctx, "scalar") == NERVE_OK);
+  CHECK(strcmp(nerve_ctx_isa(ctx), "scalar") == 0);
+  CHECK(nerve_ctx_threads(ctx) == 1);
+  CHECK(nerve_ctx_set_threads(ctx, 0) == NERVE_EARG);
+  CHECK(nerve_ctx_set_threads(ctx, 4) == NERVE_OK &&
+        nerve_ctx_threads(ctx) == 4);
+  void *a = nerve_malloc(ctx, 0), *b = nerve_malloc(ctx, 0),
+       *d = nerve_malloc(ctx, 1000);
+  CHECK(a && b && a != b && d);
+  CHECK((uintptr_t)a % 64 == 0 && (uintptr_t)d % 64 == 0);
+  nerve_free(ctx, a);
+  nerve_free(ctx, b);
+  nerve_free(ctx, d);
+  nerve_free(ctx, NULL);
+  CHECK(nerve_malloc(ctx, SIZE_MAX - 8) == NULL);
+  for (int s = 0; s <= NERVE_EIO; s++)
+    CHECK(strlen(nerve_strerror((nerve_status)s)) > 0);
+  nerve_rng r1, r2;
+  nerve_rng_seed(&r1, 5);
+  nerve_rng_seed(&r2, 5);
+  int same = 1, inrange = 1, hit[3] = {0};
+  for (int i = 0; i < 100; i++)
+    same &= nerve_rng_next(&r1) == nerve_rng_next(&r2);
+  for (int i = 0; i < 3000; i++) {
+    double u = nerve_rng_uniform(&r1);
+    inrange &= u >= 0 && u < 1;
+    uint64_t k = nerve_rng_below(&r1, 3);
+    inrange &= k < 3;
+    hit[k < 3 ? k : 0]++;
+  }
+  CHECK(same && inrange);
+  CHECK(hit[0] > 900 && hit[1] > 900 && hit[2] > 900);
+  CHECK(nerve_rng_below(&r1, 1) == 0);
+  /* xoshiro256** reference: state {1, 2, 3, 4} gives 11520, 0, 1509978240 */
+  nerve_rng x = {{1, 2, 3, 4}};
+  CHECK(nerve_rng_next(&x) == 11520u);
+  CHECK(nerve_rng_next(&x) == 0u);
+  CHECK(nerve_rng_next(&x) == 1509978240u);
+  end_ctx(ctx, &c);
+  /* NERVE_ISA picks a path; an unknown one is ignored */
+  setenv("NERVE_ISA", "scalar", 1);
+  ctx = new_ctx(&c);
+  CHECK(strcmp(nerve_ctx_isa(ctx), "scalar") == 0);
+  end_ctx(ctx, &c);
+  setenv("NERVE_ISA", "bogus", 1);
+  ctx = new_ctx(&c);
+  CHECK(ctx && nerve_ctx_isa(ctx) != NULL);
+  end_ctx(ctx, &c);
+  unsetenv("NERVE_ISA");
+}
+
+int main(void) {
+  test_context();
+  test_seed_network();
+  test_gradients();
+  test_loss_edges();
+  test_optimizers();
+  test_format();
+  test_alloc_failures();
+  test_training();
+  test_errors();
+  return check_report("test_engine");
+}

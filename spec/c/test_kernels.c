@@ -1,0 +1,480 @@
+/*
+** test_kernels.c - every SIMD kernel table against the scalar reference
+** (relative error, odd shapes, tails, strided views with guarded padding),
+** and the exp-based activations of every table against libm in double.
+*/
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "kernels/kernels.h"
+
+#define U 0x1p-24 /* unit roundoff of float */
+
+/* The stated bounds (act_avx2.c, act_avx512.c); the scalar reference meets
+** them too. */
+#define SIGMOID_REL 3e-7   /* where the result is normal */
+#define TINY_ABS 1.5e-45   /* below: absolute */
+#define TANH_REL 3e-7
+#define EXP_REL 1.5e-7     /* through softmax */
+
+static const float GUARD = -7777.25f; /* padding of outputs: must stay */
+
+/* ------------------------------------------------------------ helpers */
+
+static uint64_t seed = 0x9e3779b97f4a7c15u;
+
+static uint32_t rnd(void) {
+  seed ^= seed << 13, seed ^= seed >> 7, seed ^= seed << 17;
+  return (uint32_t)(seed >> 32);
+}
+
+static float uni(float lo, float hi) {
+  return lo + (hi - lo) * (float)(rnd() >> 8) * 0x1p-24f;
+}
+
+static void *xmalloc(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) {
+    fprintf(stderr, "test_kernels: out of memory\n");
+    exit(2);
+  }
+  return p;
+}
+
+/* Exactly the floats a rows x cols view with leading dimension ld spans,
+** so that ASan sees any read past its end: values in [-1, 1], padding
+** set to pad. */
+static float *view(int rows, int cols, int ld, float pad, size_t *len) {
+  size_t n = rows > 0 ? (size_t)(rows - 1) * ld + cols : 0;
+  float *p = xmalloc(n * sizeof *p);
+  for (size_t i = 0; i < n; i++)
+    p[i] = (int)(i % ld) < cols ? uni(-1, 1) : pad;
+  *len = n;
+  return p;
+}
+
+static float *dup(const float *p, size_t n) {
+  float *q = xmalloc(n * sizeof *q);
+  if (n) memcpy(q, p, n * sizeof *q);
+  return q;
+}
+
+static int same_bits(float x, float y) { return memcmp(&x, &y, sizeof x) == 0; }
+
+/* ---------------------------------------------------------- the GEMMs */
+
+enum { NN, NN_BIAS, NT, TN, NKINDS };
+static const char *kind_name[] = {"gemm_nn", "gemm_nn+bias", "gemm_nt",
+                                  "gemm_tn"};
+
+static void gemm(const nerve_kernels *t, int kind, int m, int n, int k,
+                 const float *a, int lda, const float *b, int ldb, float *c,
+                 int ldc, const float *bias) {
+  switch (kind) {
+  case NN: t->gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, NULL); break;
+  case NN_BIAS: t->gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, bias); break;
+  case NT: t->gemm_nt(m, n, k, a, lda, b, ldb, c, ldc); break;
+  default: t->gemm_tn(m, n, k, a, lda, b, ldb, c, ldc); break;
+  }
+}
+
+/* One GEMM of t against the reference. pad > 0 makes strided views: A
+** and B padded with NaN (a read would show in C), C padded with GUARD
+** (a write would show there). nn and nt start from C = NaN, which must
+** be overwritten; tn accumulates onto random C. */
+static int gemm_case(const nerve_kernels *ref, const nerve_kernels *t,
+                     int kind, int m, int n, int k, int pad) {
+  int ar = kind == TN ? k : m, ac = kind == TN ? m : k;
+  int br = kind == NT ? n : k, bc = kind == NT ? k : n;
+  int lda = ac + pad, ldb = bc + 2 * pad, ldc = n + 3 * pad;
+  size_t la, lb, lc, lbias;
+  float *a = view(ar, ac, lda, NAN, &la), *b = view(br, bc, ldb, NAN, &lb);
+  float *c0 = view(m, n, ldc, GUARD, &lc), *bias = view(1, n, n, 0, &lbias);
+  if (kind != TN)
+    for (size_t i = 0; i < lc; i++)
+      if ((int)(i % ldc) < n) c0[i] = NAN;
+  float *a0 = dup(a, la), *b0 = dup(b, lb), *want = dup(c0, lc),
+        *got = dup(c0, lc);
+  gemm(ref, kind, m, n, k, a, lda, b, ldb, want, ldc, bias);
+  gemm(t, kind, m, n, k, a, lda, b, ldb, got, ldc, bias);
+
+  int ok = memcmp(a, a0, la * sizeof *a) == 0 &&
+           memcmp(b, b0, lb * sizeof *b) == 0;
+  if (!ok)
+    fprintf(stderr, "%s %s m=%d n=%d k=%d pad=%d: wrote its inputs\n",
+            t->name, kind_name[kind], m, n, k, pad);
+  for (int i = 0; i < m && ok; i++)
+    for (int j = 0; j < ldc && ok; j++) {
+      size_t ij = (size_t)i * ldc + j;
+      if (ij >= lc) break;
+      if (j >= n) {
+        if (!same_bits(got[ij], GUARD)) {
+          fprintf(stderr, "%s %s m=%d n=%d k=%d pad=%d: padding C[%d][%d] "
+                  "overwritten\n", t->name, kind_name[kind], m, n, k, pad,
+                  i, j);
+          ok = 0;
+        }
+        continue;
+      }
+      /* scale: the sum of the magnitudes of what was added */
+      double s = kind == TN ? fabs(c0[ij]) : kind == NN_BIAS ? fabs(bias[j]) : 0;
+      for (int p = 0; p < k; p++) {
+        double x = kind == TN ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+        double y = kind == NT ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
+        s += fabs(x * y);
+      }
+      double tol = (2.0 * k + 4) * U * s;
+      if (!(fabs((double)got[ij] - want[ij]) <= tol)) {
+        fprintf(stderr, "%s %s m=%d n=%d k=%d pad=%d: C[%d][%d] = %.9g, "
+                "want %.9g\n", t->name, kind_name[kind], m, n, k, pad, i, j,
+                got[ij], want[ij]);
+        ok = 0;
+      }
+    }
+  free(a), free(b), free(c0), free(bias), free(a0), free(b0), free(want);
+  free(got);
+  return ok;
+}
+
+static void test_gemm(const nerve_kernels *ref, const nerve_kernels *t) {
+  static const int dims[] = {1, 3, 17, 63, 65, 257};
+  static const int few[] = {1, 3, 17, 65};
+  static const int ns[] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13,
+                           14, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 80};
+  static const int ks[] = {1, 2, 5, 16, 17};
+  int nd = sizeof dims / sizeof *dims, nf = sizeof few / sizeof *few;
+  for (int kind = 0; kind < NKINDS; kind++) {
+    for (int i = 0; i < nd; i++)
+      for (int j = 0; j < nd; j++)
+        for (int l = 0; l < nd; l++)
+          CHECK(gemm_case(ref, t, kind, dims[i], dims[j], dims[l], 0));
+    /* every tile height and width, tails of both */
+    for (int m = 1; m <= 13; m++)
+      for (size_t j = 0; j < sizeof ns / sizeof *ns; j++)
+        for (size_t l = 0; l < sizeof ks / sizeof *ks; l++)
+          CHECK(gemm_case(ref, t, kind, m, ns[j], ks[l], 0));
+    for (int i = 0; i < nf; i++)
+      for (int j = 0; j < nf; j++)
+        for (int l = 0; l < nf; l++)
+          CHECK(gemm_case(ref, t, kind, few[i], few[j], few[l], 1 + i + l));
+  }
+}
+
+static int colsum_case(const nerve_kernels *ref, const nerve_kernels *t,
+                       int m, int n, int pad) {
+  size_t la, lo;
+  int lda = n + pad, ok = 1;
+  float *a = view(m, n, lda, NAN, &la), *out = view(1, n + 16, n + 16, 0, &lo);
+  for (int j = n; j < n + 16; j++) out[j] = GUARD;
+  float *want = dup(out, lo), *got = dup(out, lo);
+  ref->colsum(m, n, a, lda, want);
+  t->colsum(m, n, a, lda, got);
+  for (int j = 0; j < n + 16 && ok; j++) {
+    double s = fabs(out[j]);
+    for (int i = 0; i < m && j < n; i++) s += fabs(a[(size_t)i * lda + j]);
+    if (j < n ? !(fabs((double)got[j] - want[j]) <= (m + 2) * U * s)
+              : !same_bits(got[j], GUARD)) {
+      fprintf(stderr, "%s colsum m=%d n=%d pad=%d: out[%d] = %.9g, want "
+              "%.9g\n", t->name, m, n, pad, j, got[j], want[j]);
+      ok = 0;
+    }
+  }
+  free(a), free(out), free(want), free(got);
+  return ok;
+}
+
+static void test_colsum(const nerve_kernels *ref, const nerve_kernels *t) {
+  static const int ms[] = {1, 3, 17, 65, 257};
+  static const int ns[] = {1, 3, 8, 15, 16, 17, 31, 32, 33, 63, 64, 65, 257};
+  for (size_t i = 0; i < sizeof ms / sizeof *ms; i++)
+    for (size_t j = 0; j < sizeof ns / sizeof *ns; j++) {
+      CHECK(colsum_case(ref, t, ms[i], ns[j], 0));
+      CHECK(colsum_case(ref, t, ms[i], ns[j], 5));
+    }
+}
+
+/* -------------------------------------------- element-wise, vs scalar */
+
+enum { SIGMOID, TANH, RELU, LEAKY, SIGMOID_BWD, TANH_BWD, RELU_BWD,
+       LEAKY_BWD, NELEM };
+static const char *elem_name[] = {"sigmoid", "tanh", "relu", "leaky_relu",
+                                  "sigmoid_bwd", "tanh_bwd", "relu_bwd",
+                                  "leaky_relu_bwd"};
+
+static void elem(const nerve_kernels *t, int f, size_t n, const float *x,
+                 const float *dy, float *y) {
+  switch (f) {
+  case SIGMOID: t->sigmoid(n, x, y); break;
+  case TANH: t->tanh(n, x, y); break;
+  case RELU: t->relu(n, x, y); break;
+  case LEAKY: t->leaky_relu(n, x, y, 0.01f); break;
+  case SIGMOID_BWD: t->sigmoid_bwd(n, x, dy, y); break;
+  case TANH_BWD: t->tanh_bwd(n, x, dy, y); break;
+  case RELU_BWD: t->relu_bwd(n, x, dy, y); break;
+  default: t->leaky_relu_bwd(n, x, dy, y, 0.2f); break;
+  }
+}
+
+/* f over n elements; inplace: y = x (dx = dy for the error terms). The
+** output has 16 guarded floats past n; the inputs are exactly n. */
+static int elem_case(const nerve_kernels *ref, const nerve_kernels *t,
+                     int f, size_t n, int inplace) {
+  float *x = xmalloc(n * sizeof *x), *dy = xmalloc(n * sizeof *dy);
+  float *want = xmalloc((n + 16) * sizeof *want);
+  float *got = xmalloc((n + 16) * sizeof *got);
+  int ok = 1;
+  for (size_t i = 0; i < n; i++) {
+    x[i] = f == SIGMOID_BWD ? uni(0, 1) : f == TANH_BWD ? uni(-1, 1)
+                                                        : uni(-12, 12);
+    if (i % 7 == 3) x[i] = i % 2 ? 0.0f : -0.0f;
+    dy[i] = uni(-2, 2);
+  }
+  for (size_t i = 0; i < n + 16; i++) want[i] = got[i] = GUARD;
+  int bwd = f >= SIGMOID_BWD;
+  if (inplace) {
+    memcpy(want, bwd ? dy : x, n * sizeof *x);
+    memcpy(got, want, n * sizeof *x);
+    elem(ref, f, n, bwd ? x : want, want, want);
+    elem(t, f, n, bwd ? x : got, got, got);
+  } else {
+    elem(ref, f, n, x, dy, want);
+    elem(t, f, n, x, dy, got);
+  }
+  for (size_t i = 0; i < n + 16 && ok; i++) {
+    double w = want[i], tol = 0;
+    switch (i < n ? f : -1) { /* the two sides' bounds added */
+    case SIGMOID: tol = 2 * SIGMOID_REL * fabs(w); break;
+    case TANH: tol = 2 * TANH_REL * fabs(w); break;
+    case SIGMOID_BWD: tol = 4 * U * fabs(dy[i] * x[i]) * (1 + x[i]); break;
+    case TANH_BWD: tol = 4 * U * fabs(dy[i]) * (1 + x[i] * x[i]); break;
+    case -1: break;
+    default: tol = 2 * U * fabs(w); break;
+    }
+    if (i < n ? !(fabs(got[i] - w) <= tol) : !same_bits(got[i], GUARD)) {
+      fprintf(stderr, "%s %s n=%zu%s: [%zu] = %.9g, want %.9g (x %.9g)\n",
+              t->name, elem_name[f], n, inplace ? " in place" : "", i,
+              got[i], want[i], i < n ? x[i] : 0.0);
+      ok = 0;
+    }
+  }
+  free(x), free(dy), free(want), free(got);
+  return ok;
+}
+
+static void test_elem(const nerve_kernels *ref, const nerve_kernels *t) {
+  static const size_t big[] = {255, 256, 257, 1000, 4099};
+  for (int f = 0; f < NELEM; f++) {
+    for (size_t n = 1; n <= 70; n++) CHECK(elem_case(ref, t, f, n, 0));
+    for (size_t i = 0; i < sizeof big / sizeof *big; i++) {
+      CHECK(elem_case(ref, t, f, big[i], 0));
+      CHECK(elem_case(ref, t, f, big[i] - 240, 1));
+    }
+  }
+}
+
+/* ------------------------------------------------- softmax, vs scalar */
+
+/* m rows of n logits scaled by sc; pattern 1: all equal, 2: one at +sc
+** and the rest at -sc. With bwd, softmax_bwd of those outputs. */
+static int softmax_case(const nerve_kernels *ref, const nerve_kernels *t,
+                        int m, int n, float sc, int pattern, int bwd) {
+  size_t len = (size_t)m * n, i;
+  float *x = xmalloc(len * sizeof *x), *dy = xmalloc(len * sizeof *dy);
+  float *want = xmalloc((len + 16) * sizeof *want);
+  float *got = xmalloc((len + 16) * sizeof *got);
+  int ok = 1;
+  for (i = 0; i < len; i++) {
+    x[i] = pattern == 1 ? sc : pattern == 2 ? (i % n == (size_t)n / 2 ? sc : -sc)
+                                            : uni(-sc, sc);
+    dy[i] = uni(-1, 1);
+  }
+  for (i = 0; i < len + 16; i++) want[i] = got[i] = GUARD;
+  if (bwd) {
+    ref->softmax(m, n, x, x); /* outputs of a softmax as y, in place */
+    ref->softmax_bwd(m, n, x, dy, want);
+    t->softmax_bwd(m, n, x, dy, got);
+  } else {
+    ref->softmax(m, n, x, want);
+    t->softmax(m, n, x, got);
+  }
+  for (i = 0; i < len + 16 && ok; i++) {
+    double tol = 0;
+    if (i < len && bwd) { /* |y| (|dy| + sum |dy y|) scales the error */
+      double s = 0;
+      for (size_t j = i - i % n; j < i - i % n + n; j++) s += fabs(dy[j] * x[j]);
+      tol = 2 * (n + 3) * U * fabs(x[i]) * (fabs(dy[i]) + s);
+    } else if (i < len) {
+      tol = 2 * (2 * EXP_REL + (n + 1) * U) * fabs(want[i]) + FLT_MIN;
+    }
+    if (i < len ? !(fabs((double)got[i] - want[i]) <= tol)
+                : !same_bits(got[i], GUARD)) {
+      fprintf(stderr, "%s softmax%s m=%d n=%d scale %g: [%zu] = %.9g, "
+              "want %.9g\n", t->name, bwd ? "_bwd" : "", m, n, sc, i, got[i],
+              want[i]);
+      ok = 0;
+    }
+  }
+  free(x), free(dy), free(want), free(got);
+  return ok;
+}
+
+static void test_softmax(const nerve_kernels *ref, const nerve_kernels *t) {
+  static const int ns[] = {1,  2,  3,  5,  7,  8,  9,  10, 15, 16,
+                           17, 31, 33, 63, 64, 65, 100, 257};
+  static const float scs[] = {1, 30, 1e4f};
+  for (size_t j = 0; j < sizeof ns / sizeof *ns; j++)
+    for (int m = 1; m <= 7; m += 3)
+      for (int bwd = 0; bwd < 2; bwd++) {
+        for (size_t s = 0; s < sizeof scs / sizeof *scs; s++)
+          CHECK(softmax_case(ref, t, m, ns[j], scs[s], 0, bwd));
+        CHECK(softmax_case(ref, t, m, ns[j], 1e4f, 1, bwd));
+        CHECK(softmax_case(ref, t, m, ns[j], 1e4f, 2, bwd));
+      }
+  /* in place */
+  float x[2 * 19], y[2 * 19];
+  for (int i = 0; i < 38; i++) x[i] = y[i] = uni(-5, 5);
+  ref->softmax(2, 19, x, x);
+  t->softmax(2, 19, y, y);
+  int ok = 1;
+  for (int i = 0; i < 38; i++)
+    ok &= fabs(x[i] - y[i]) <= 2 * (2 * EXP_REL + 20 * U) * x[i];
+  CHECK(ok);
+}
+
+/* ----------------------------------------------- accuracy, vs libm */
+
+static double sigmoid_d(double x) {
+  return x >= 0 ? 1 / (1 + exp(-x)) : exp(x) / (1 + exp(x));
+}
+
+/* Inputs over the whole useful range and past it: a fine grid on
+** [-100, 100], magnitudes from 1e-38 to 1e4 of both signs, the
+** boundaries of the approximations and the special values. */
+static float *acc_inputs(size_t *count) {
+  enum { GRID = 200 * 512 + 1, LOGS = 100000 };
+  static const float special[] = {
+      0.0f, -0.0f, FLT_MIN, -FLT_MIN, 0x1p-149f, -0x1p-149f, 1e-30f,
+      -1e-30f, 0.625f, -0.625f, 0x1.3ffffep-1f, -0x1.3ffffep-1f,
+      0x1.400002p-1f, -0x1.400002p-1f, 9.0f, -9.0f, 87.3f, -87.3f, 88.7f,
+      -88.7f, 103.9f, -103.9f, 104.0f, -104.0f, 200.0f, -200.0f, 1e4f,
+      -1e4f, FLT_MAX, -FLT_MAX, HUGE_VALF, -HUGE_VALF};
+  size_t ns = sizeof special / sizeof *special, n = 0;
+  float *x = xmalloc((GRID + LOGS + ns) * sizeof *x);
+  for (int i = 0; i < GRID; i++) x[n++] = -100.0f + (float)i / 512;
+  for (int i = 0; i < LOGS; i++) {
+    float v = powf(10.0f, uni(-38, 4));
+    x[n++] = i % 2 ? v : -v;
+  }
+  for (size_t i = 0; i < ns; i++) x[n++] = special[i];
+  *count = n;
+  return x;
+}
+
+static void test_accuracy(const nerve_kernels *t, const float *x, size_t n) {
+  float *y = xmalloc(n * sizeof *y);
+  for (int f = SIGMOID; f <= TANH; f++) {
+    double worst = 0, rel_bound = f == SIGMOID ? SIGMOID_REL : TANH_REL;
+    size_t at = 0;
+    int nan = 0;
+    if (f == SIGMOID) t->sigmoid(n, x, y);
+    else t->tanh(n, x, y);
+    for (size_t i = 0; i < n; i++) {
+      double w = f == SIGMOID ? sigmoid_d(x[i]) : tanh(x[i]);
+      double e = fabs(y[i] - w);
+      if (isnan(y[i])) nan = 1;
+      /* below the normal range: measured against TINY_ABS */
+      e = fabs(w) >= FLT_MIN ? e / fabs(w) / rel_bound : e / TINY_ABS;
+      if (e > worst) worst = e, at = i;
+    }
+    if (!(worst <= 1) || nan)
+      fprintf(stderr, "%s %s: error %.3g of the bound at x = %.9g (%.9g)%s\n",
+              t->name, elem_name[f], worst, x[at], y[at],
+              nan ? ", NaN out" : "");
+    CHECK(worst <= 1);
+    CHECK(!nan);
+  }
+  /* saturation, exactly */
+  float sx[6] = {-HUGE_VALF, HUGE_VALF, -1e4f, 1e4f, NAN, -NAN}, sy[6];
+  t->sigmoid(6, sx, sy);
+  CHECK(sy[0] == 0.0f && sy[1] == 1.0f && sy[2] == 0.0f && sy[3] == 1.0f);
+  CHECK(isnan(sy[4]) && isnan(sy[5]));
+  t->tanh(6, sx, sy);
+  CHECK(sy[0] == -1.0f && sy[1] == 1.0f && sy[2] == -1.0f && sy[3] == 1.0f);
+  CHECK(isnan(sy[4]) && isnan(sy[5]));
+  free(y);
+
+  /* softmax: rows of logits at every scale against double, stable at
+  ** +-1e4 (no inf, no NaN), every result within its bound */
+  static const int ns[] = {1, 2, 3, 10, 17, 100, 1000};
+  static const float scs[] = {1, 20, 100, 1e4f};
+  float *r = xmalloc(1000 * sizeof *r), *s = xmalloc(1000 * sizeof *s);
+  for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+    for (size_t b = 0; b < sizeof scs / sizeof *scs; b++) {
+      int w = ns[a], ok = 1;
+      double mx = -HUGE_VAL, sum = 0;
+      for (int j = 0; j < w; j++) {
+        r[j] = uni(-scs[b], scs[b]);
+        mx = r[j] > mx ? r[j] : mx;
+      }
+      t->softmax(1, w, r, s);
+      for (int j = 0; j < w; j++) sum += exp(r[j] - mx);
+      for (int j = 0; j < w && ok; j++) {
+        double want = exp(r[j] - mx) / sum;
+        /* x - max rounds in float: |x - max| U more */
+        double tol = (2 * EXP_REL + (w + 1 + fabs(r[j] - mx)) * U) * want +
+                     TINY_ABS;
+        if (!(fabs(s[j] - want) <= tol)) {
+          fprintf(stderr, "%s softmax n=%d scale %g: [%d] = %.9g, want "
+                  "%.9g\n", t->name, w, scs[b], j, s[j], want);
+          ok = 0;
+        }
+      }
+      CHECK(ok);
+    }
+  free(r), free(s);
+}
+
+/* ---------------------------------------------------------------- main */
+
+/* Each SIMD table overrides every slot. */
+static void test_slots(const nerve_kernels *ref, const nerve_kernels *t) {
+  CHECK(t->gemm_nn != ref->gemm_nn && t->gemm_nt != ref->gemm_nt &&
+        t->gemm_tn != ref->gemm_tn && t->colsum != ref->colsum);
+  CHECK(t->sigmoid != ref->sigmoid && t->tanh != ref->tanh &&
+        t->relu != ref->relu && t->leaky_relu != ref->leaky_relu &&
+        t->softmax != ref->softmax);
+  CHECK(t->sigmoid_bwd != ref->sigmoid_bwd &&
+        t->tanh_bwd != ref->tanh_bwd && t->relu_bwd != ref->relu_bwd &&
+        t->leaky_relu_bwd != ref->leaky_relu_bwd &&
+        t->softmax_bwd != ref->softmax_bwd);
+}
+
+int main(void) {
+  static const char *sets[] = {"avx2", "avx512"};
+  const nerve_kernels *ref = nerve_kernels_get("scalar");
+  size_t nx;
+  float *x = acc_inputs(&nx);
+  CHECK(ref != NULL && strcmp(ref->name, "scalar") == 0);
+  if (!ref) return check_report("test_kernels");
+  CHECK(nerve_kernels_get("no such set") == NULL);
+  CHECK(nerve_kernels_best() != NULL);
+  test_accuracy(ref, x, nx);
+  for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+    const nerve_kernels *t = nerve_kernels_get(sets[i]);
+    if (!t) continue; /* this CPU cannot run it */
+    CHECK(strcmp(t->name, sets[i]) == 0);
+    test_slots(ref, t);
+    test_gemm(ref, t);
+    test_colsum(ref, t);
+    test_elem(ref, t);
+    test_softmax(ref, t);
+    test_accuracy(t, x, nx);
+  }
+  free(x);
+  return check_report("test_kernels");
+}

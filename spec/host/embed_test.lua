@@ -1,0 +1,78 @@
+-- LuaUnit suite run inside test_host's own lua_State (nerve.core linked
+-- statically and preloaded). Returns passed, failed to the host.
+local lu = require "luaunit"
+local nerve = require "nerve"
+local host = host  -- set by the C host
+
+local M = {}
+
+function M.test_core_comes_from_the_preload()
+  lu.assertEquals(package.cpath, "")
+  lu.assertIsTable(package.loaded["nerve.core"])
+  lu.assertIsString(nerve.version)
+end
+
+function M.test_xor_trains_inside_the_host()
+  nerve.seed(3)
+  local x = nerve.matrix{ {0, 0}, {0, 1}, {1, 0}, {1, 1} }
+  local y = nerve.matrix{ {0}, {1}, {1}, {0} }
+  local net = nerve.mlp{ 2, 4, 1, hidden = "tanh" }
+  local report = nerve.fit(net, x, y, {
+    optimizer = nerve.sgd(net, { lr = 0.5, momentum = 0.9 }),
+    batch = 4, epochs = 3000, stop = nerve.stop.loss_below(1e-3),
+  })
+  lu.assertEquals(report.stopped, "loss_below")
+  local out = net:forward(x)
+  lu.assertTrue(out:get(1, 1) < 0.2 and out:get(2, 1) > 0.8)
+end
+
+function M.test_engine_memory_goes_through_the_host_allocator()
+  collectgarbage()
+  local before = host.limit()
+  local net = nerve.mlp{ 100, 200, 10 }
+  net:forward(nerve.matrix(64, 100, 0.5))
+  local during = host.limit()
+  -- weights, gradients and batch buffers: well over 100 KB
+  lu.assertTrue(during - before > 150000, "grew by " .. (during - before))
+  net = nil
+  collectgarbage(); collectgarbage()
+  lu.assertTrue(host.limit() - before < 20000)
+end
+
+function M.test_a_capped_allocator_gives_a_lua_error()
+  collectgarbage()
+  host.limit(host.limit() + 200000)
+  local ok, err = pcall(function()
+    local net = nerve.mlp{ 1000, 1000, 10 }   -- about 8 MB of parameters
+    return net
+  end)
+  host.limit(0)
+  lu.assertFalse(ok)
+  lu.assertStrContains(tostring(err), "memory")
+  -- the state still works afterwards
+  local net = nerve.mlp{ 2, 3, 1 }
+  lu.assertEquals(#net:forward({ 1, 2 }), 1)
+end
+
+function M.test_errors_are_lua_errors()
+  local net = nerve.mlp{ 2, 3, 1 }
+  local ok, err = pcall(net.forward, net, nerve.matrix(1, 3))
+  lu.assertFalse(ok)
+  lu.assertStrContains(err, "input has 3 columns, network expects 2")
+end
+
+function M.test_model_bytes_round_trip_in_memory()
+  local net = nerve.mlp{ 3, 5, 2 }
+  local copy = assert(nerve.deserialize(net:serialize()))
+  local x = nerve.matrix{ { 0.1, 0.2, 0.3 } }
+  lu.assertEquals(copy:forward(x):totable(), net:forward(x):totable())
+  local bad, msg = nerve.deserialize("not a model")
+  lu.assertNil(bad)
+  lu.assertIsString(msg)
+end
+
+local runner = lu.LuaUnit.new()
+runner:setOutputType("text")
+runner:runSuiteByInstances({ { "embed", M } })
+local r = runner.result
+return r.runCount - r.notSuccessCount, r.notSuccessCount

@@ -1,0 +1,360 @@
+/*
+** ltrain.c - losses, optimizers and the one-call-per-batch training step
+** that nerve.fit drives.
+*/
+#include <string.h>
+
+#include "lnerve.h"
+
+/* ------------------------------------------------------------- losses */
+
+/* The loss at arg: a built-in loss's name, or a loss object whose name
+** field is one. */
+static nerve_loss checkloss(lua_State *L, int arg) {
+  const char *name = NULL;
+  if (lua_type(L, arg) == LUA_TTABLE) {
+    lua_getfield(L, arg, "name");
+    name = lua_tostring(L, -1);
+    lua_pop(L, 1);
+  } else name = lua_tostring(L, arg);
+  for (int k = 0; name && k < NERVE_LOSS_COUNT; k++)
+    if (strcmp(name, nerve_loss_name((nerve_loss)k)) == 0) return (nerve_loss)k;
+  luaL_argerror(L, arg, name ? lua_pushfstring(L, "unknown loss '%s'", name)
+                             : "loss expected");
+  return NERVE_MSE;
+}
+
+/* Targets at arg: a matrix, a Lua array of class indices (an N x 1
+** column) or a table of rows; a table is replaced on the stack by the
+** matrix made from it. */
+static nerve_mat *checktargets(lua_State *L, int arg) {
+  if (lua_type(L, arg) != LUA_TTABLE) return ln_checkmat(L, arg);
+  lua_Integer n = luaL_len(L, arg);
+  if (n >= 1 && lua_rawgeti(L, arg, 1) != LUA_TTABLE) {
+    lua_pop(L, 1);
+    if (n > NERVE_MAX_DIM) luaL_argerror(L, arg, "too many targets");
+    lmat *u = ln_newmat(L, (int)n, 1);
+    for (lua_Integer i = 0; i < n; i++) {
+      lua_rawgeti(L, arg, i + 1);
+      int ok;
+      lua_Number v = lua_tonumberx(L, -1, &ok);
+      if (!ok)
+        luaL_argerror(L, arg, lua_pushfstring(L, "target %I is %s, expected "
+                                                 "a number", i + 1,
+                                              luaL_typename(L, -1)));
+      u->m.data[i] = (float)v;
+      lua_pop(L, 1);
+    }
+    lua_replace(L, arg);
+    return &u->m;
+  }
+  if (n >= 1) lua_pop(L, 1);
+  ln_checkinput(L, arg, "nerve.loss");
+  return ln_checkmat(L, arg);
+}
+
+/* Raises the error of a target check; fn names the caller. */
+static int targeterror(lua_State *L, const char *fn, nerve_loss k,
+                       nerve_status s, const nerve_mat *yhat,
+                       const nerve_mat *y) {
+  if (s == NERVE_ENAN)
+    return luaL_error(L, "%s: targets contain NaN or infinity", fn);
+  if (s == NERVE_EARG)
+    return luaL_error(L, "%s: targets must be class indices 1..%d", fn,
+                      yhat->cols);
+  if (s == NERVE_ESHAPE && k == NERVE_CROSS_ENTROPY)
+    return luaL_error(L, "%s: targets are %d x %d, expected %d x 1 class "
+                         "indices or %d x %d one-hot",
+                      fn, y->rows, y->cols, yhat->rows, yhat->rows, yhat->cols);
+  if (s == NERVE_ESHAPE)
+    return luaL_error(L, "%s: targets are %d x %d, predictions %d x %d", fn,
+                      y->rows, y->cols, yhat->rows, yhat->cols);
+  return ln_error(L, fn, s);
+}
+
+static const char *lossfn(nerve_loss k, int backward) {
+  static const char *const names[NERVE_LOSS_COUNT][2] = {
+      {"nerve.mse:forward", "nerve.mse:backward"},
+      {"nerve.cross_entropy:forward", "nerve.cross_entropy:backward"},
+      {"nerve.bce:forward", "nerve.bce:backward"}};
+  return names[k][backward];
+}
+
+/* loss:forward(yhat, y) and loss:backward(yhat, y) of the built-in losses
+** (also callable as core.loss_forward(name, yhat, y)). */
+static int l_loss_forward(lua_State *L) {
+  nerve_loss k = checkloss(L, 1);
+  nerve_mat *yhat = ln_checkmat(L, 2), *y = checktargets(L, 3);
+  double e;
+  nerve_status s = nerve_loss_check(k, yhat, y);
+  if (s == NERVE_OK) s = nerve_loss_forward(k, yhat, y, &e);
+  if (s != NERVE_OK) return targeterror(L, lossfn(k, 0), k, s, yhat, y);
+  lua_pushnumber(L, e);
+  return 1;
+}
+
+static int l_loss_backward(lua_State *L) {
+  nerve_loss k = checkloss(L, 1);
+  nerve_mat *yhat = ln_checkmat(L, 2), *y = checktargets(L, 3);
+  nerve_status s = nerve_loss_check(k, yhat, y);
+  if (s != NERVE_OK) return targeterror(L, lossfn(k, 1), k, s, yhat, y);
+  lmat *g = ln_newmat(L, yhat->rows, yhat->cols);
+  s = nerve_loss_backward(k, yhat, y, &g->m);
+  if (s != NERVE_OK) return targeterror(L, lossfn(k, 1), k, s, yhat, y);
+  return 1;
+}
+
+/* --------------------------------------------------------- optimizers */
+
+static loptim *checkoptim(lua_State *L, int arg) {
+  loptim *o = (loptim *)luaL_checkudata(L, arg, LN_OPTIM);
+  if (o->opt == NULL) luaL_error(L, "nerve.Optimizer: closed");
+  return o;
+}
+
+static float checkrate(lua_State *L, int arg, const char *what) {
+  lua_Number v = luaL_checknumber(L, arg);
+  if (!(v >= 0 && v < 1e30))
+    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a finite number >= 0",
+                                          what));
+  return (float)v;
+}
+
+static loptim *newoptim(lua_State *L, int kind) {
+  loptim *o = (loptim *)lua_newuserdatauv(L, sizeof(loptim), 1);
+  o->opt = NULL;
+  o->kind = kind;
+  luaL_setmetatable(L, LN_OPTIM);
+  lua_pushvalue(L, 1);
+  lua_setiuservalue(L, -2, 1); /* the network, for tostring and safety */
+  return o;
+}
+
+/* core.sgd(net, lr, momentum, nesterov, weight_decay) */
+static int l_sgd(lua_State *L) {
+  ln_ctx(L);
+  lnet *n = ln_checknet(L, 1);
+  nerve_sgd_opts opts;
+  opts.lr = checkrate(L, 2, "lr");
+  opts.momentum = checkrate(L, 3, "momentum");
+  opts.nesterov = lua_toboolean(L, 4);
+  opts.weight_decay = checkrate(L, 5, "weight_decay");
+  loptim *o = newoptim(L, 0);
+  nerve_status s = nerve_sgd_new(n->net, &opts, &o->opt);
+  if (s != NERVE_OK) return ln_error(L, "nerve.sgd", s);
+  return 1;
+}
+
+/* core.adam(net, lr, beta1, beta2, eps, weight_decay) */
+static int l_adam(lua_State *L) {
+  ln_ctx(L);
+  lnet *n = ln_checknet(L, 1);
+  nerve_adam_opts opts;
+  opts.lr = checkrate(L, 2, "lr");
+  opts.beta1 = checkrate(L, 3, "beta1");
+  opts.beta2 = checkrate(L, 4, "beta2");
+  opts.eps = checkrate(L, 5, "eps");
+  opts.weight_decay = checkrate(L, 6, "weight_decay");
+  luaL_argcheck(L, opts.beta1 < 1, 3, "beta1 must be < 1");
+  luaL_argcheck(L, opts.beta2 < 1, 4, "beta2 must be < 1");
+  loptim *o = newoptim(L, 1);
+  nerve_status s = nerve_adam_new(n->net, &opts, &o->opt);
+  if (s != NERVE_OK) return ln_error(L, "nerve.adam", s);
+  return 1;
+}
+
+static int l_is_optimizer(lua_State *L) {
+  lua_pushboolean(L, luaL_testudata(L, 1, LN_OPTIM) != NULL);
+  return 1;
+}
+
+static int optim_step(lua_State *L) {
+  ln_ctx(L);
+  loptim *o = checkoptim(L, 1);
+  nerve_status s = nerve_optim_step(o->opt);
+  if (s != NERVE_OK) return ln_error(L, "nerve.step", s);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int optim_gc(lua_State *L) {
+  loptim *o = (loptim *)luaL_checkudata(L, 1, LN_OPTIM);
+  ln_ctx(L);
+  nerve_optim_free(o->opt);
+  o->opt = NULL;
+  return 0;
+}
+
+static int optim_index(lua_State *L) {
+  loptim *o = checkoptim(L, 1);
+  const char *key = luaL_checkstring(L, 2);
+  if (strcmp(key, "lr") == 0) lua_pushnumber(L, nerve_optim_lr(o->opt));
+  else if (strcmp(key, "steps") == 0)
+    lua_pushinteger(L, nerve_optim_steps(o->opt));
+  else if (strcmp(key, "kind") == 0)
+    lua_pushstring(L, o->kind ? "adam" : "sgd");
+  else {
+    lua_getmetatable(L, 1);
+    lua_getfield(L, -1, "methods");
+    lua_getfield(L, -1, key);
+  }
+  return 1;
+}
+
+static int optim_newindex(lua_State *L) {
+  loptim *o = checkoptim(L, 1);
+  const char *key = luaL_checkstring(L, 2);
+  if (strcmp(key, "lr") != 0)
+    return luaL_error(L, "nerve.Optimizer: field '%s' cannot be set (only lr)",
+                      key);
+  nerve_optim_set_lr(o->opt, checkrate(L, 3, "lr"));
+  return 0;
+}
+
+static int optim_tostring(lua_State *L) {
+  loptim *o = checkoptim(L, 1);
+  lua_pushfstring(L, "nerve.%s(lr=%f, steps=%I)", o->kind ? "adam" : "sgd",
+                  (double)nerve_optim_lr(o->opt),
+                  (lua_Integer)nerve_optim_steps(o->opt));
+  return 1;
+}
+
+/* ---------------------------------------------------------- training */
+
+/* loss, grad_norm = core.train_batch(net, loss, x, y, perm, first, count,
+** opt): one mini-batch step on rows first..first+count-1 of perm (or of
+** x and y when perm is nil). */
+static int l_train_batch(lua_State *L) {
+  ln_ctx(L);
+  lnet *n = ln_checknet(L, 1);
+  nerve_loss k = checkloss(L, 2);
+  nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
+  lperm *p = lua_isnil(L, 5) ? NULL : (lperm *)luaL_checkudata(L, 5, LN_PERM);
+  lua_Integer first = luaL_checkinteger(L, 6), count = luaL_checkinteger(L, 7);
+  loptim *o = lua_isnoneornil(L, 8) ? NULL : checkoptim(L, 8);
+  lua_Integer limit = p ? p->n : x->rows;
+  luaL_argcheck(L, first >= 1 && count >= 1 && first - 1 + count <= limit, 7,
+                "batch out of range");
+  if (x->rows != y->rows)
+    return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
+                      y->rows);
+  double e = 0, gn = 0;
+  n->busy = 1;
+  nerve_status s = nerve_net_train_batch(
+      n->net, k, x, y, p ? p->idx + (first - 1) : NULL,
+      p ? 0 : (int)(first - 1), (int)count, o ? o->opt : NULL, &e, &gn);
+  n->busy = 0;
+  if (s == NERVE_ESHAPE && nerve_net_n_in(n->net) &&
+      x->cols != nerve_net_n_in(n->net))
+    return luaL_error(L, "nerve.fit: input has %d columns, network expects %d",
+                      x->cols, nerve_net_n_in(n->net));
+  if (s == NERVE_EARG && nerve_net_count(n->net) == 0)
+    return luaL_error(L, "nerve.fit: the network has no layers");
+  if (s != NERVE_OK) {
+    nerve_mat yhat = {NULL, y->rows, nerve_net_n_out(n->net), 0};
+    return targeterror(L, "nerve.fit", k, s, &yhat, y);
+  }
+  lua_pushnumber(L, e);
+  lua_pushnumber(L, gn);
+  return 2;
+}
+
+/* Mean loss over all rows of x, y, forward in chunks of rows. */
+static int l_eval_loss(lua_State *L) {
+  ln_ctx(L);
+  lnet *n = ln_checknet(L, 1);
+  nerve_loss k = checkloss(L, 2);
+  nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
+  if (x->rows != y->rows)
+    return luaL_error(L, "nerve.fit: validation x has %d rows, targets %d",
+                      x->rows, y->rows);
+  const int chunk = 256;
+  double sum = 0;
+  for (int r = 0; r < x->rows; r += chunk) {
+    int b = x->rows - r < chunk ? x->rows - r : chunk;
+    nerve_mat xs = {x->data + (size_t)r * x->stride, b, x->cols, x->stride};
+    nerve_mat ys = {y->data + (size_t)r * y->stride, b, y->cols, y->stride};
+    nerve_mat out;
+    double e = 0;
+    n->busy = 1;
+    nerve_status s = nerve_net_forward(n->net, &xs, &out);
+    n->busy = 0;
+    if (s == NERVE_ESHAPE || s == NERVE_EARG)
+      return luaL_error(L, "nerve.fit: validation input has %d columns, "
+                           "network expects %d",
+                        x->cols, nerve_net_n_in(n->net));
+    if (s == NERVE_OK) s = nerve_loss_check(k, &out, &ys);
+    if (s == NERVE_OK) s = nerve_loss_forward(k, &out, &ys, &e);
+    if (s != NERVE_OK) return targeterror(L, "nerve.fit", k, s, &out, &ys);
+    sum += e * b;
+  }
+  lua_pushnumber(L, sum / x->rows);
+  return 1;
+}
+
+/* Index of the largest of n floats (the first on ties). */
+static int argmax(const float *v, int n) {
+  int best = 0;
+  for (int j = 1; j < n; j++)
+    if (v[j] > v[best]) best = j;
+  return best;
+}
+
+/* Fraction of rows whose largest output is the target class: y holds
+** class indices 1..C (N x 1) or one-hot rows (N x C). */
+static int l_accuracy(lua_State *L) {
+  ln_ctx(L);
+  lnet *n = ln_checknet(L, 1);
+  nerve_mat *x = ln_checkmat(L, 2), *y = ln_checkmat(L, 3);
+  if (x->rows != y->rows)
+    return luaL_error(L, "nerve.accuracy: x has %d rows, targets %d", x->rows,
+                      y->rows);
+  const int chunk = 256;
+  long right = 0;
+  for (int r = 0; r < x->rows; r += chunk) {
+    int b = x->rows - r < chunk ? x->rows - r : chunk;
+    nerve_mat xs = {x->data + (size_t)r * x->stride, b, x->cols, x->stride};
+    nerve_mat ys = {y->data + (size_t)r * y->stride, b, y->cols, y->stride};
+    nerve_mat out;
+    n->busy = 1;
+    nerve_status s = nerve_net_forward(n->net, &xs, &out);
+    n->busy = 0;
+    if (s == NERVE_ESHAPE || s == NERVE_EARG)
+      return luaL_error(L, "nerve.accuracy: input has %d columns, network "
+                           "expects %d", x->cols, nerve_net_n_in(n->net));
+    if (s == NERVE_OK) s = nerve_loss_check(NERVE_CROSS_ENTROPY, &out, &ys);
+    if (s != NERVE_OK)
+      return targeterror(L, "nerve.accuracy", NERVE_CROSS_ENTROPY, s, &out, &ys);
+    for (int i = 0; i < b; i++) {
+      const float *o = out.data + (size_t)i * out.stride;
+      const float *t = ys.data + (size_t)i * ys.stride;
+      int want = ys.cols == 1 ? (int)t[0] - 1 : argmax(t, ys.cols);
+      right += argmax(o, out.cols) == want;
+    }
+  }
+  lua_pushnumber(L, (lua_Number)right / x->rows);
+  return 1;
+}
+
+static const luaL_Reg optim_meta[] = {{"__gc", optim_gc},
+                                      {"__index", optim_index},
+                                      {"__newindex", optim_newindex},
+                                      {"__tostring", optim_tostring},
+                                      {NULL, NULL}};
+static const luaL_Reg optim_methods[] = {{"step", optim_step}, {NULL, NULL}};
+
+static const luaL_Reg funcs[] = {{"loss_forward", l_loss_forward},
+                                 {"loss_backward", l_loss_backward},
+                                 {"sgd", l_sgd},
+                                 {"adam", l_adam},
+                                 {"is_optimizer", l_is_optimizer},
+                                 {"train_batch", l_train_batch},
+                                 {"eval_loss", l_eval_loss},
+                                 {"accuracy", l_accuracy},
+                                 {NULL, NULL}};
+
+void ln_open_train(lua_State *L) {
+  ln_register(L, LN_OPTIM, optim_meta, optim_methods);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  luaL_setfuncs(L, funcs, 1);
+}

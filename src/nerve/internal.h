@@ -1,0 +1,87 @@
+/*
+** internal.h - what the engine's files share and nobody else sees: the
+** object layouts, the growable batch buffers and a few helpers.
+*/
+#ifndef NERVE_INTERNAL_H
+#define NERVE_INTERNAL_H
+
+#include "nerve.h"
+#include "kernels/kernels.h"
+
+struct nerve_ctx {
+  nerve_alloc alloc;
+  void *ud;
+  const nerve_kernels *k;
+  nerve_rng rng;
+  int threads;
+};
+
+/* One allocation holds the struct and, for a linear layer, the parameters
+** W then b (contiguous, so an optimizer or the model file sees one flat
+** vector) and, 64-byte aligned after them, the gradients gW then gb. */
+struct nerve_layer {
+  nerve_ctx *ctx;
+  int refs;
+  nerve_kind kind;
+  int n_in, n_out;
+  float alpha;
+  float *w, *b, *gw, *gb;
+};
+
+/* A batch buffer that only grows. spare holds a bigger block between
+** prepare and commit, so several buffers grow all together or not at all. */
+typedef struct nerve_buf {
+  float *p, *spare;
+  size_t cap; /* floats */
+  size_t want;
+} nerve_buf;
+
+typedef struct nerve_slot {
+  nerve_layer *l;
+  nerve_buf out; /* the layer's output o (or a for linear) of the batch */
+  int w;         /* its width in the last forward */
+} nerve_slot;
+
+struct nerve_net {
+  nerve_ctx *ctx;
+  nerve_slot *s;
+  int n, cap;
+  nerve_buf g0, g1; /* dE/do ping-pong of the backward phase */
+  nerve_buf xin;    /* contiguous input: a copy of x or a gathered batch */
+  nerve_buf y;      /* gathered targets of train_batch */
+  int rows, cols;   /* shape of the last forward's batch; rows 0: none */
+  size_t epoch;     /* bumped whenever a batch buffer moves */
+};
+
+/* A linear layer with zero parameters, without drawing from the rng. */
+nerve_status nerve__linear_alloc(nerve_ctx *ctx, int n_in, int n_out,
+                                 nerve_layer **out);
+/* Floats of W and b together. */
+size_t nerve__layer_nparams(const nerve_layer *l);
+
+/* 1 when m is a usable view (data, 1 <= rows, cols <= MAX_DIM, stride). */
+int nerve__mat_ok(const nerve_mat *m);
+
+/* Buffers: prepare every one, then commit all or abort all. */
+int nerve__buf_prepare(nerve_ctx *ctx, nerve_buf *b, size_t n);
+/* 1 when the buffer moved. */
+int nerve__buf_commit(nerve_ctx *ctx, nerve_buf *b);
+void nerve__buf_abort(nerve_ctx *ctx, nerve_buf *b);
+void nerve__buf_free(nerve_ctx *ctx, nerve_buf *b);
+
+/* Sizes every batch buffer of net for rows x cols input (plus xin, and the
+** train buffers when ycols > 0); ESHAPE on a width mismatch, ENOMEM. On
+** error nothing changed. *out_w receives the output width. */
+nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
+                                int need_xin, int ycols, int *out_w);
+/* Forward on x (already checked and reserved). */
+void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
+                    int cols);
+/* Backward from dE/do of the output already in g0; x as in forward. Returns
+** the buffer holding dE/dx (when want_in). */
+float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in);
+
+/* Checks one target row for loss k against an output width c. */
+nerve_status nerve__target_row(nerve_loss k, const float *y, int ycols, int c);
+
+#endif

@@ -1,0 +1,231 @@
+/*
+** pass.c - the forward and backward phases over a network's batch
+** buffers. Buffers grow (all together or not at all) and never shrink, so
+** a steady training loop allocates nothing.
+*/
+#include <stdint.h>
+#include <string.h>
+
+#include "internal.h"
+
+int nerve__buf_prepare(nerve_ctx *ctx, nerve_buf *b, size_t n) {
+  b->spare = NULL;
+  if (n <= b->cap) return 1;
+  if (n > SIZE_MAX / sizeof(float)) return 0;
+  b->spare = nerve_malloc(ctx, n * sizeof(float));
+  b->want = n;
+  return b->spare != NULL;
+}
+
+int nerve__buf_commit(nerve_ctx *ctx, nerve_buf *b) {
+  if (!b->spare) return 0;
+  nerve_free(ctx, b->p);
+  b->p = b->spare;
+  b->cap = b->want;
+  b->spare = NULL;
+  return 1;
+}
+
+void nerve__buf_abort(nerve_ctx *ctx, nerve_buf *b) {
+  nerve_free(ctx, b->spare);
+  b->spare = NULL;
+}
+
+void nerve__buf_free(nerve_ctx *ctx, nerve_buf *b) {
+  nerve_free(ctx, b->p);
+  b->p = NULL;
+  b->cap = 0;
+}
+
+/* Width after layer l given width w before it. */
+static int width_after(const nerve_layer *l, int w) {
+  return l->kind == NERVE_LINEAR ? l->n_out : w;
+}
+
+/* Every buffer the net may grow, for prepare/commit/abort in one loop. */
+static nerve_buf *buf_at(nerve_net *net, int i) {
+  switch (i - net->n) {
+  case 0: return &net->g0;
+  case 1: return &net->g1;
+  case 2: return &net->xin;
+  case 3: return &net->y;
+  default: return &net->s[i].out;
+  }
+}
+
+nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
+                                int need_xin, int ycols, int *out_w) {
+  int w = cols, maxw = cols;
+  for (int i = 0; i < net->n; i++) {
+    const nerve_layer *l = net->s[i].l;
+    if (l->kind == NERVE_LINEAR && l->n_in != w) return NERVE_ESHAPE;
+    w = width_after(l, w);
+    maxw = w > maxw ? w : maxw;
+  }
+  *out_w = w;
+  size_t r = (size_t)rows, ok = 1;
+  w = cols;
+  for (int i = 0; i < net->n; i++) {
+    w = width_after(net->s[i].l, w);
+    ok &= nerve__buf_prepare(net->ctx, &net->s[i].out, r * w);
+  }
+  ok &= nerve__buf_prepare(net->ctx, &net->g0, r * maxw);
+  ok &= nerve__buf_prepare(net->ctx, &net->g1, r * maxw);
+  ok &= nerve__buf_prepare(net->ctx, &net->xin, need_xin ? r * cols : 0);
+  ok &= nerve__buf_prepare(net->ctx, &net->y, r * (size_t)ycols);
+  for (int i = 0; i < net->n + 4; i++)
+    if (!ok) nerve__buf_abort(net->ctx, buf_at(net, i));
+    else if (nerve__buf_commit(net->ctx, buf_at(net, i))) net->epoch++;
+  return ok ? NERVE_OK : NERVE_ENOMEM;
+}
+
+static void copy_rows(float *dst, const float *src, int ld, int rows,
+                      int cols) {
+  for (int i = 0; i < rows; i++)
+    memmove(dst + (size_t)i * cols, src + (size_t)i * ld,
+            (size_t)cols * sizeof(float));
+}
+
+static void act_fwd(const nerve_kernels *k, const nerve_layer *l, int rows,
+                    int w, const float *a, float *o) {
+  size_t n = (size_t)rows * w;
+  switch (l->kind) {
+  case NERVE_SIGMOID: k->sigmoid(n, a, o); break;
+  case NERVE_TANH: k->tanh(n, a, o); break;
+  case NERVE_RELU: k->relu(n, a, o); break;
+  case NERVE_LEAKY_RELU: k->leaky_relu(n, a, o, l->alpha); break;
+  case NERVE_SOFTMAX: k->softmax(rows, w, a, o); break;
+  default: memcpy(o, a, n * sizeof(float)); break;
+  }
+}
+
+/* d = dE/do on entry, dE/da on return (in place). */
+static void act_bwd(const nerve_kernels *k, const nerve_layer *l, int rows,
+                    int w, const float *a, const float *o, float *d) {
+  size_t n = (size_t)rows * w;
+  switch (l->kind) {
+  case NERVE_SIGMOID: k->sigmoid_bwd(n, o, d, d); break;
+  case NERVE_TANH: k->tanh_bwd(n, o, d, d); break;
+  case NERVE_RELU: k->relu_bwd(n, a, d, d); break;
+  case NERVE_LEAKY_RELU: k->leaky_relu_bwd(n, a, d, d, l->alpha); break;
+  case NERVE_SOFTMAX: k->softmax_bwd(rows, w, o, d, d); break;
+  default: break;
+  }
+}
+
+void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
+                    int cols) {
+  const nerve_kernels *k = net->ctx->k;
+  const float *in = x;
+  int ld = ldx, w = cols;
+  if (net->s[0].l->kind != NERVE_LINEAR && ldx != cols) {
+    /* activation kernels take contiguous arrays */
+    copy_rows(net->xin.p, x, ldx, rows, cols);
+    in = net->xin.p;
+    ld = cols;
+  }
+  for (int i = 0; i < net->n; i++) {
+    const nerve_layer *l = net->s[i].l;
+    float *o = net->s[i].out.p;
+    if (l->kind == NERVE_LINEAR) {
+      k->gemm_nn(rows, l->n_out, l->n_in, in, ld, l->w, l->n_out, o,
+                 l->n_out, l->b);
+      w = l->n_out;
+    } else {
+      act_fwd(k, l, rows, w, in, o);
+    }
+    net->s[i].w = w;
+    in = o;
+    ld = w;
+  }
+  net->rows = rows;
+  net->cols = cols;
+}
+
+float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in) {
+  const nerve_kernels *k = net->ctx->k;
+  float *cur = net->g0.p, *other = net->g1.p;
+  int rows = net->rows;
+  for (int i = net->n - 1; i >= 0; i--) {
+    nerve_layer *l = net->s[i].l;
+    const float *in = i ? net->s[i - 1].out.p : x;
+    int ld = i ? net->s[i - 1].w : ldx;
+    if (l->kind == NERVE_LINEAR) {
+      k->gemm_tn(l->n_in, l->n_out, rows, in, ld, cur, l->n_out, l->gw,
+                 l->n_out);
+      k->colsum(rows, l->n_out, cur, l->n_out, l->gb);
+      if (i == 0 && !want_in) break;
+      k->gemm_nt(rows, l->n_in, l->n_out, cur, l->n_out, l->w, l->n_out,
+                 other, l->n_in);
+      float *t = cur;
+      cur = other;
+      other = t;
+    } else {
+      if (i == 0 && !want_in) break;
+      int w = net->s[i].w;
+      if (i == 0 && ldx != w) {
+        copy_rows(net->xin.p, x, ldx, rows, w);
+        in = net->xin.p;
+      }
+      act_bwd(k, l, rows, w, in, net->s[i].out.p, cur);
+    }
+  }
+  return cur;
+}
+
+/* 1 when x's elements overlap one of net's own buffers. */
+static int aliases(nerve_net *net, const nerve_mat *x) {
+  uintptr_t lo = (uintptr_t)x->data;
+  uintptr_t hi = (uintptr_t)(x->data + (size_t)(x->rows - 1) * x->stride +
+                             x->cols);
+  for (int i = 0; i < net->n + 4; i++) {
+    const nerve_buf *b = buf_at(net, i);
+    uintptr_t p = (uintptr_t)b->p;
+    if (b->p && lo < p + b->cap * sizeof(float) && p < hi) return 1;
+  }
+  return 0;
+}
+
+nerve_status nerve_net_forward(nerve_net *net, const nerve_mat *x,
+                               nerve_mat *out) {
+  if (!net->n) return NERVE_EARG;
+  if (!nerve__mat_ok(x) || !out) return NERVE_EARG;
+  int w, rows = x->rows, cols = x->cols;
+  int first_act = net->s[0].l->kind != NERVE_LINEAR;
+  const float *xp = x->data;
+  int ldx = x->stride;
+  if (aliases(net, x)) {
+    /* x is our own output (forward(forward(x))): copy it out of harm's way
+    ** before any buffer is written or replaced */
+    int nin = nerve_net_n_in(net);
+    if (nin && nin != cols) return NERVE_ESHAPE;
+    if (!nerve__buf_prepare(net->ctx, &net->xin, (size_t)rows * cols))
+      return NERVE_ENOMEM;
+    net->epoch += nerve__buf_commit(net->ctx, &net->xin);
+    copy_rows(net->xin.p, xp, ldx, rows, cols);
+    xp = net->xin.p;
+    ldx = cols;
+  }
+  nerve_status s = nerve__net_reserve(net, rows, cols, first_act, 0, &w);
+  if (s) return s;
+  nerve__net_run(net, xp, ldx, rows, cols);
+  *out = nerve_mat_view(net->s[net->n - 1].out.p, rows, w);
+  return NERVE_OK;
+}
+
+size_t nerve_net_buffer_epoch(const nerve_net *net) { return net->epoch; }
+
+nerve_status nerve_net_backward(nerve_net *net, const nerve_mat *x,
+                                const nerve_mat *grad_out,
+                                nerve_mat *grad_in) {
+  if (!nerve__mat_ok(x) || !nerve__mat_ok(grad_out)) return NERVE_EARG;
+  if (!net->n || !net->rows || x->rows != net->rows || x->cols != net->cols)
+    return NERVE_ESTATE;
+  if (grad_out->rows != net->rows || grad_out->cols != net->s[net->n - 1].w)
+    return NERVE_ESHAPE;
+  copy_rows(net->g0.p, grad_out->data, grad_out->stride, grad_out->rows,
+            grad_out->cols);
+  float *d = nerve__net_back(net, x->data, x->stride, grad_in != NULL);
+  if (grad_in) *grad_in = nerve_mat_view(d, net->rows, net->cols);
+  return NERVE_OK;
+}
