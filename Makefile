@@ -19,7 +19,7 @@ OPT     ?= -O2 -g
 CFLAGS_ALL = -std=c11 $(OPT) -fPIC -fvisibility=hidden $(WARN) \
           -D_POSIX_C_SOURCE=200809L -DNERVE_BUILD -Isrc -I$(LUA_INC) \
           $(SAN) $(CFLAGS)
-LDLIBS  = -lm -lpthread
+LDLIBS  = -lm -lpthread -lz
 
 ENGINE_SRC  = $(wildcard src/nerve/*.c) $(wildcard src/kernels/*.c)
 BINDING_SRC = $(wildcard src/l*.c)
@@ -30,7 +30,7 @@ HEADERS     = src/nerve.h $(wildcard src/kernels/*.h) $(wildcard src/*.h) \
 
 CORE    = $(BUILD)/nerve/core.so
 LIB     = $(BUILD)/libnerve.a
-CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine
+CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine $(BUILD)/test_data
 HOST    = $(BUILD)/test_host
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
@@ -62,13 +62,14 @@ $(HOST): spec/host/test_host.c $(LIB)
 
 # Installs the Lua 5.4 headers, Busted and LuaUnit from Debian when root,
 # otherwise names the one command that does.
-TEST_PKGS = lua5.4 liblua5.4-dev lua-busted lua-unit
+TEST_PKGS = lua5.4 liblua5.4-dev lua-busted lua-unit zlib1g-dev
 deps:
 	@missing=""; \
 	command -v $(LUA) >/dev/null 2>&1 || missing="$$missing lua5.4"; \
 	[ -f $(LUA_INC)/lua.h ] || missing="$$missing liblua5.4-dev"; \
 	[ -f /usr/share/lua/5.4/busted/runner.lua ] || missing="$$missing lua-busted"; \
 	[ -f /usr/share/lua/5.4/luaunit.lua ] || missing="$$missing lua-unit"; \
+	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -101,7 +102,7 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" all build/asan/test_kernels \
-	  build/asan/test_engine build/asan/test_host
+	  build/asan/test_engine build/asan/test_data build/asan/test_host
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build/asan ctest hosttest
 	@ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
 	  $(MAKE) --no-print-directory BUILD=build/asan spec

@@ -88,4 +88,7 @@ void ln_open_net(lua_State *L);
 /* ltrain.c */
 void ln_open_train(lua_State *L);
 
+/* ldata.c */
+void ln_open_data(lua_State *L);
+
 #endif

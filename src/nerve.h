@@ -351,6 +351,83 @@ NERVE_API nerve_status nerve_net_save(const nerve_net *net, const char *path);
 NERVE_API nerve_status nerve_net_load(nerve_ctx *ctx, const char *path,
                                       nerve_net **out);
 
+/* ------------------------------------------------------------------ data */
+
+/* Loaders read a file as a stream through zlib (so a gzip file and a plain
+** one both work) into owned row-major float32 buffers from the context's
+** allocator. A file that cannot be opened or read gives NERVE_EIO (errno
+** set); one that is not what the loader expects gives NERVE_EFORMAT, one
+** that ends early NERVE_ETRUNC, one beyond the limits below NERVE_ELIMIT;
+** then err (if not NULL) says where and what was expected, and out is
+** empty. Numbers must be finite. */
+
+/* The most numbers one loader call keeps (4 GiB of float32). */
+#define NERVE_DATA_MAX_CELLS ((size_t)1 << 30)
+/* The most dimensions of an IDX file. */
+#define NERVE_IDX_MAXDIMS 8
+
+typedef struct nerve_data {
+  float *x;      /* rows x n_x, row-major, contiguous */
+  float *y;      /* rows x n_y, or NULL when n_y is 0 */
+  int rows, n_x, n_y;
+  int ndims, type;               /* IDX only: dimensions and element type */
+  int dims[NERVE_IDX_MAXDIMS];   /* IDX only: dims[0] == rows */
+} nerve_data;
+
+typedef struct nerve_data_err {
+  long line;      /* 1-based line of a text file, or byte offset (bytes) */
+  int bytes;      /* 1 when line is a byte offset (IDX) */
+  char what[200]; /* what was found and what was expected */
+} nerve_data_err;
+
+typedef struct nerve_csv_opts {
+  int header;  /* skip the first line */
+  int targets; /* trailing columns that go to y (>= 0) */
+  char sep;    /* field separator; 0 means ','. A blank (' ', '\t') makes
+               ** runs of blanks one separator */
+} nerve_csv_opts;
+
+/* Numeric CSV: every non-blank line has the same number of fields, more
+** than o->targets. Empty lines are skipped, fields trimmed. */
+NERVE_API nerve_status nerve_data_csv(nerve_ctx *ctx, const char *path,
+                                      const nerve_csv_opts *o,
+                                      nerve_data *out, nerve_data_err *err);
+/* FANN training data: "count n_in n_out" then count samples of n_in
+** inputs and n_out outputs, whitespace-separated (as FANN's fscanf reads
+** them); anything after the last sample is an error. */
+NERVE_API nerve_status nerve_data_fann(nerve_ctx *ctx, const char *path,
+                                       nerve_data *out, nerve_data_err *err);
+/* IDX (big-endian, types 08 09 0b 0c 0d 0e): x holds one row per item of
+** the first dimension with the product of the others as columns (1 for a
+** one-dimensional file), raw values; ndims, dims and type are filled. */
+NERVE_API nerve_status nerve_data_idx(nerve_ctx *ctx, const char *path,
+                                      nerve_data *out, nerve_data_err *err);
+/* MNIST: images (IDX, 3 dimensions of bytes) scaled to [0, 1] in x and
+** labels (IDX, 1 dimension, digits 0..9, one per image) as classes 1..10
+** in y (n_y = 1). *which is 0 when err is about the images, 1 the labels. */
+NERVE_API nerve_status nerve_data_mnist(nerve_ctx *ctx, const char *images,
+                                        const char *labels, nerve_data *out,
+                                        nerve_data_err *err, int *which);
+/* Frees a loader's buffers and empties d. */
+NERVE_API void nerve_data_free(nerve_ctx *ctx, nerve_data *d);
+
+/* dst row i = src row idx[i] (0-based), count == dst->rows; NERVE_EARG for
+** an index out of range (nothing copied), NERVE_ESHAPE. */
+NERVE_API nerve_status nerve_data_gather(const nerve_mat *src,
+                                         const int32_t *idx, int count,
+                                         nerve_mat *dst);
+/* Per-column mean and population standard deviation (x->cols each). */
+NERVE_API nerve_status nerve_data_stats(const nerve_mat *x, float *mean,
+                                        float *sd);
+/* x = (x - mean) / sd per column, in place; a column with sd 0 is only
+** shifted. NERVE_ENAN for non-finite statistics or a negative sd. */
+NERVE_API nerve_status nerve_data_standardize(nerve_mat *x, const float *mean,
+                                              const float *sd);
+/* out (B x C) = one-hot rows of the class indices 1..C in y (B x 1);
+** NERVE_EARG with *bad_row (0-based) for a value that is not one. */
+NERVE_API nerve_status nerve_data_one_hot(const nerve_mat *y, nerve_mat *out,
+                                          int *bad_row);
+
 #ifdef __cplusplus
 }
 #endif
