@@ -1,5 +1,6 @@
 /*
-** ldata.c - the data loaders and row helpers for Lua (nerve.core.data_*).
+** ldata.c - the data loaders and row helpers for Lua (nerve.core.data_*)
+** and the evaluation metrics (core.metric_errors, core.confusion).
 ** A loader's engine buffers are held by a closed-first userdata, so a
 ** memory error while the result matrices are made leaks nothing; a bad
 ** file returns nil, "fn: path:line: what was expected".
@@ -210,6 +211,71 @@ static int l_one_hot(lua_State *L) {
   return 1;
 }
 
+/* ------------------------------------------------------------ metrics */
+
+static int metric_error(lua_State *L, const char *fn, nerve_status s,
+                        nerve_net *net, const nerve_mat *x,
+                        const nerve_mat *y) {
+  int n_in = nerve_net_n_in(net), n_out = nerve_net_n_out(net);
+  if (x->rows != y->rows)
+    return luaL_error(L, "%s: x has %d rows, y has %d", fn, x->rows, y->rows);
+  if ((s == NERVE_ESHAPE || s == NERVE_EARG) && n_in > 0 && x->cols != n_in)
+    return luaL_error(L, "%s: x has %d columns, the network expects %d", fn,
+                      x->cols, n_in);
+  if (s == NERVE_ENAN)
+    return luaL_error(L, "%s: y contains NaN or infinity", fn);
+  if (s == NERVE_EARG)
+    return luaL_error(L, "%s: y must hold class indices 1..%d", fn, n_out);
+  if (s == NERVE_ESHAPE)
+    return luaL_error(L, "%s: y is %d x %d, which does not fit the "
+                         "network's %d outputs", fn, y->rows, y->cols, n_out);
+  return ln_error(L, fn, s);
+}
+
+/* core.metric_errors(net, x, y, limit) -> sum of squared errors, bit fails */
+static int l_errors(lua_State *L) {
+  ln_ctx(L);
+  lnet *n = ln_checknet(L, 1);
+  nerve_mat x = *ln_checkmat(L, 2), y = *ln_checkmat(L, 3);
+  float limit = (float)luaL_checknumber(L, 4);
+  double sse = 0;
+  long fails = 0;
+  n->busy = 1;
+  nerve_status s = nerve_net_errors(n->net, &x, &y, limit, &sse, &fails);
+  n->busy = 0;
+  if (s != NERVE_OK) return metric_error(L, "nerve.metrics", s, n->net, &x, &y);
+  lua_pushnumber(L, sse);
+  lua_pushinteger(L, fails);
+  return 2;
+}
+
+/* core.confusion(net, x, y) -> { {counts of true class 1}, ... } */
+static int l_confusion(lua_State *L) {
+  ln_ctx(L);
+  lnet *n = ln_checknet(L, 1);
+  nerve_mat x = *ln_checkmat(L, 2), y = *ln_checkmat(L, 3);
+  int c = nerve_net_n_out(n->net);
+  if (c == 0) c = x.cols; /* no linear layer: as wide as the input */
+  if ((size_t)c > (size_t)1 << 14)
+    return luaL_error(L, "nerve.metrics.confusion: %d classes are too many", c);
+  long *counts = (long *)lua_newuserdatauv(L, (size_t)c * c * sizeof(long), 0);
+  n->busy = 1;
+  nerve_status s = nerve_net_confusion(n->net, &x, &y, c, counts);
+  n->busy = 0;
+  if (s != NERVE_OK)
+    return metric_error(L, "nerve.metrics.confusion", s, n->net, &x, &y);
+  lua_createtable(L, c, 0);
+  for (int t = 0; t < c; t++) {
+    lua_createtable(L, c, 0);
+    for (int p = 0; p < c; p++) {
+      lua_pushinteger(L, counts[(size_t)t * c + p]);
+      lua_rawseti(L, -2, p + 1);
+    }
+    lua_rawseti(L, -2, t + 1);
+  }
+  return 1;
+}
+
 static const luaL_Reg dbuf_meta[] = {
     {"__gc", dbuf_gc}, {"__close", dbuf_gc}, {NULL, NULL}};
 
@@ -218,7 +284,8 @@ static const luaL_Reg funcs[] = {
     {"data_idx", l_idx},     {"data_mnist", l_mnist},
     {"data_take", l_take},   {"data_stats", l_stats},
     {"data_standardize", l_standardize},
-    {"data_one_hot", l_one_hot}, {NULL, NULL}};
+    {"data_one_hot", l_one_hot}, {"metric_errors", l_errors},
+    {"confusion", l_confusion}, {NULL, NULL}};
 
 void ln_open_data(lua_State *L) {
   ln_register(L, LN_DATABUF, dbuf_meta, NULL);

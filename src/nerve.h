@@ -428,6 +428,27 @@ NERVE_API nerve_status nerve_data_standardize(nerve_mat *x, const float *mean,
 NERVE_API nerve_status nerve_data_one_hot(const nerve_mat *y, nerve_mat *out,
                                           int *bad_row);
 
+/* --------------------------------------------------------------- metrics */
+
+/* Runs net forward over x in chunks of rows (its batch buffers hold one
+** chunk afterwards) and compares with y (x->rows x n_out): *sse receives
+** the sum of squared errors over every output and row (FANN's MSE is
+** *sse / (rows * n_out)) and *bit_fail the outputs whose |error| is at
+** least limit (FANN's bit fail, as its fann_update_MSE counts it; FANN's
+** default limit is 0.35). NERVE_ESHAPE,
+** NERVE_ENAN for a non-finite target. */
+NERVE_API nerve_status nerve_net_errors(nerve_net *net, const nerve_mat *x,
+                                        const nerve_mat *y, float limit,
+                                        double *sse, long *bit_fail);
+/* Confusion counts of the largest output against y (class indices 1..C as
+** x->rows x 1, or one-hot rows), C = classes, which must be the output
+** width (NERVE_ESHAPE otherwise): counts[t * C + p] (0-based true class t,
+** predicted p), C * C longs of the caller's. Target errors as
+** nerve_loss_check for cross-entropy. */
+NERVE_API nerve_status nerve_net_confusion(nerve_net *net, const nerve_mat *x,
+                                           const nerve_mat *y, int classes,
+                                           long *counts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,7 +9,10 @@
 -- takes the generic path: batches are copied into matrices in Lua and the
 -- loss's forward/backward are called; slow, but exact.
 --
--- Per epoch: the batches, then the validation loss, then `state` is built,
+-- Per epoch: the batches, then the validation loss and, with opts.metric
+-- ("accuracy", "mse", "bit_fail" of nerve.metrics, or a function(net, x_val,
+-- y_val) -> number), state.val_metric (also report.val_metric and
+-- report.val_metric_history), then `state` is built,
 -- `on_epoch(state)` is called (false stops with "on_epoch"), then the stop
 -- criterion. A criterion that fires on the last allowed epoch wins over
 -- "epochs".
@@ -27,8 +30,8 @@ local _ENV = nil
 local BUILTIN = { mse = true, cross_entropy = true, bce = true }
 
 local OPTIONS = {
-  "batch", "epochs", "loss", "on_epoch", "optimizer", "progress", "seed",
-  "shuffle", "stop", "validation",
+  "batch", "epochs", "loss", "metric", "on_epoch", "optimizer", "progress",
+  "seed", "shuffle", "stop", "validation",
 }
 local KNOWN = {}
 for _, k in ipairs(OPTIONS) do KNOWN[k] = true end
@@ -317,6 +320,9 @@ end
 
 local function progress_line(state, epochs, last)
   local val = state.val_loss and format("  val %.6g", state.val_loss) or ""
+  if state.val_metric then
+    val = val .. format("  metric %.6g", state.val_metric)
+  end
   io.stderr:write(format("nerve.fit: epoch %d/%d  loss %.6g%s  %.1fs%s\n",
     state.epoch, epochs, state.loss, val, state.seconds, last or ""))
 end
@@ -420,6 +426,26 @@ local function fit(net, x, y, opts)
     end
   end
 
+  -- validation metric: a name of nerve.metrics.by_name or a function
+  local metric = opts.metric
+  if metric ~= nil then
+    if type(metric) == "string" then
+      local f = nerve.metrics.by_name[metric]
+      if f == nil then
+        fail(2, "unknown metric '%s' (expected accuracy, mse, bit_fail or " ..
+          "a function(net, x, y) -> number)", metric)
+      end
+      metric = f
+    elseif not is_callable(metric) then
+      fail(2, "option 'metric' must be a metric name or a function(net, x, " ..
+        "y) -> number, got %s", describe(metric))
+    end
+    if validation == nil then
+      fail(2, "option 'metric' needs the 'validation' option (the metric " ..
+        "is measured on the validation set)")
+    end
+  end
+
   -- stop criterion
   local stop = opts.stop
   if stop ~= nil then
@@ -430,6 +456,10 @@ local function fit(net, x, y, opts)
     if get(stop, "needs_validation") == true and validation == nil then
       fail(2, "nerve.stop.early needs the 'validation' option (it watches " ..
         "the validation loss)")
+    end
+    if get(stop, "needs_metric") == true and metric == nil then
+      fail(2, "this stop criterion watches val_metric, which needs the " ..
+        "'metric' option")
     end
     if stop_mod.is_criterion(stop) or (type(stop) == "table"
         and has_method(stop, "reset")) then
@@ -452,10 +482,11 @@ local function fit(net, x, y, opts)
   local train_opt = core_opt and opt or nil
   local lua_opt = not core_opt and opt or nil
 
-  local history, val_history = {}, {}
+  local history, val_history, metric_history = {}, {}, {}
   local report = {
     epochs = 0, history = history, val_history = val_history,
     stopped = "epochs",
+    val_metric_history = metric ~= nil and metric_history or nil,
   }
   local last_print = t0
   for epoch = 1, epochs do
@@ -486,6 +517,16 @@ local function fit(net, x, y, opts)
         val_loss = loss:forward(net:forward(x_val), y_val)
       end
     end
+    local val_metric
+    if metric ~= nil then
+      val_metric = metric(net, x_val, y_val)
+      if type(val_metric) ~= "number" then
+        error(format("nerve.fit: the metric returned %s, expected a number",
+          describe(val_metric)), 0)
+      end
+      metric_history[epoch] = val_metric
+      report.val_metric = val_metric
+    end
     history[epoch] = epoch_loss
     val_history[epoch] = val_loss
     report.epochs, report.loss, report.val_loss = epoch, epoch_loss, val_loss
@@ -495,6 +536,7 @@ local function fit(net, x, y, opts)
     local state = {
       epoch = epoch, epochs = epochs, loss = epoch_loss, val_loss = val_loss,
       grad_norm = gn, seconds = now - t0, net = net, optimizer = opt,
+      val_metric = val_metric,
       history = history, val_history = val_history,
     }
 

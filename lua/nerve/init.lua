@@ -308,5 +308,6 @@ end
 nerve.stop = require "nerve.stop"
 nerve.fit = require("nerve.fit").fit
 nerve.data = require "nerve.data"
+nerve.metrics = require "nerve.metrics"
 
 return nerve

@@ -135,7 +135,9 @@ local function field(fname, state, key)
   if type(v) ~= "number" then
     error(format("nerve.stop.%s: state.%s must be a number, got %s%s",
       fname, key, describe(v), key == "val_loss"
-        and " (early stopping needs nerve.fit's validation option)" or ""), 4)
+        and " (early stopping needs nerve.fit's validation option)"
+        or key == "val_metric"
+        and " (watching it needs nerve.fit's metric option)" or ""), 4)
   end
   return v
 end
@@ -207,10 +209,12 @@ end
 -- never improves. Returns fired and whether value is a new best.
 local function watch(self, value)
   local best = self.best
-  local new_best = value == value and (best == nil or value < best)
+  -- sign -1 (early's mode = "max") makes larger values the better ones
+  local sign = self.sign or 1
+  local new_best = value == value and (best == nil or sign * value < sign * best)
   if best == nil then
     if new_best then self.wait = 0 else self.wait = self.wait + 1 end
-  elseif best - value > self.min_delta then
+  elseif sign * (best - value) > self.min_delta then
     self.wait = 0
   else
     self.wait = self.wait + 1
@@ -250,9 +254,32 @@ function M.plateau(opts)
   return c
 end
 
--- nerve.stop.early{patience = 10, min_delta = 0, restore = true}: the
--- validation loss has not improved for `patience` epochs in a row. With
--- restore, the criterion keeps a copy of the weights of the best epoch
+-- What early may watch, and the default mode of each.
+local WATCH = { val_loss = "min", val_metric = "max" }
+
+local function check_watch(fname, what, v, level)
+  if v ~= nil and not WATCH[v] then
+    error(format("nerve.stop.%s: %s must be \"val_loss\" or \"val_metric\", "
+      .. "got %s", fname, what, describe(v)), level)
+  end
+  return v
+end
+
+local function check_mode(fname, what, v, level)
+  if v ~= nil and v ~= "min" and v ~= "max" then
+    error(format("nerve.stop.%s: %s must be \"min\" or \"max\", got %s",
+      fname, what, describe(v)), level)
+  end
+  return v
+end
+
+-- nerve.stop.early{patience = 10, min_delta = 0, restore = true,
+-- watch = "val_loss", mode = "min"}: the watched value has not improved
+-- for `patience` epochs in a row. watch = "val_metric" follows fit's
+-- opts.metric (state.val_metric) instead of the validation loss; mode
+-- "max" makes larger values better (the default for val_metric, since
+-- accuracy grows; say mode = "min" for an error metric). With restore,
+-- the criterion keeps a copy of the weights of the best epoch
 -- (state.net:clone() once, then copy_parameters on every new best) and
 -- copies them back into state.net when it stops training. `c.best`,
 -- `c.best_epoch` tell what was kept.
@@ -261,17 +288,25 @@ function M.early(opts)
     patience = { check_count, 10 },
     min_delta = { check_number, 0 },
     restore = { check_boolean, true },
+    watch = { check_watch, "val_loss" },
+    mode = { check_mode, nil },
   })
-  local c = new("early", format("{patience = %d, min_delta = %g, restore = %s}",
-    o.patience, o.min_delta, tostring(o.restore)), {
+  local mode = o.mode or WATCH[o.watch]
+  local extra = ""
+  if o.watch ~= "val_loss" or mode ~= "min" then
+    extra = format(", watch = %s, mode = %s", o.watch, mode)
+  end
+  local c = new("early", format("{patience = %d, min_delta = %g, restore = %s%s}",
+    o.patience, o.min_delta, tostring(o.restore), extra), {
     patience = o.patience, min_delta = o.min_delta, restore = o.restore,
-    needs_validation = true,
+    watch = o.watch, mode = mode, sign = mode == "max" and -1 or 1,
+    needs_validation = true, needs_metric = o.watch == "val_metric",
     reset = function(self)
       reset_watch(self)
       self.snapshot, self.source = nil, nil
     end,
     check = function(self, state)
-      local val = field("early", state, "val_loss")
+      local val = field("early", state, self.watch)
       self.epoch = state.epoch or self.epoch + 1
       local fired, new_best = watch(self, val)
       if new_best and self.restore and state.net ~= nil then
@@ -328,14 +363,15 @@ local function children(fname, list)
         "function, got %s", fname, k, describe(v)), 3)
     end
   end
-  local copy, needs, names = {}, false, {}
+  local copy, needs, names, metric = {}, false, {}, false
   for i = 1, n do
     local c = list[i]
     copy[i] = c
     if type(c) == "table" and c.needs_validation == true then needs = true end
+    if type(c) == "table" and c.needs_metric == true then metric = true end
     names[i] = getmetatable(c) == Criterion and c.description or "function"
   end
-  return copy, needs, "{" .. concat(names, ", ") .. "}"
+  return copy, needs, "{" .. concat(names, ", ") .. "}", metric
 end
 
 local function reset_children(self)
@@ -348,9 +384,10 @@ end
 -- "stop" for a function that returns true alone). Every child sees every
 -- epoch, so the counters of the others stay right.
 function M.any(list)
-  local kids, needs, desc = children("any", list)
+  local kids, needs, desc, metric = children("any", list)
   return new("any", desc, {
-    children = kids, needs_validation = needs, reset = reset_children,
+    children = kids, needs_validation = needs, needs_metric = metric,
+    reset = reset_children,
     check = function(self, state)
       local reason, fired = nil, {}
       for _, c in ipairs(self.children) do
@@ -372,9 +409,10 @@ end
 
 -- Fires when every child fires in the same epoch; the reason is "all".
 function M.all(list)
-  local kids, needs, desc = children("all", list)
+  local kids, needs, desc, metric = children("all", list)
   return new("all", desc, {
-    children = kids, needs_validation = needs, reset = reset_children,
+    children = kids, needs_validation = needs, needs_metric = metric,
+    reset = reset_children,
     check = function(self, state)
       local all = true
       for _, c in ipairs(self.children) do
