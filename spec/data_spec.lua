@@ -446,3 +446,52 @@ describe("nerve.data and fit", function()
     assert.are.equal(5, report.epochs)
   end)
 end)
+
+describe("nerve.data.shift", function()
+  local m = nerve.matrix{ { 1, 2, 3, 4, 5, 6 }, { 7, 8, 9, 10, 11, 12 } }
+
+  it("moves each row's image right and down, filling zeros", function()
+    assert.are.same({ 0, 1, 2, 0, 4, 5 }, data.shift(m, 3, 2, 1, 0):totable()[1])
+    assert.are.same({ 0, 0, 0, 1, 2, 3 }, data.shift(m, 3, 2, 0, 1):totable()[1])
+    assert.are.same({ 11, 12, 0, 0, 0, 0 },
+      data.shift(m, 3, 2, -1, -1):totable()[2])
+    assert.are.same(m:totable(), data.shift(m, 3, 2, 0, 0):totable())
+  end)
+
+  it("leaves x unchanged", function()
+    data.shift(m, 3, 2, 1, 1)
+    assert.are.same({ 1, 2, 3, 4, 5, 6 }, m:totable()[1])
+  end)
+
+  it("raises for a wrong image size or a shift out of sight", function()
+    assert.truthy(fails(data.shift, m, 2, 2, 0, 0)
+      :find("2 x 2 images need 4 columns, x has 6", 1, true))
+    assert.truthy(fails(data.shift, m, 3, 2, 3, 0):find("out of sight", 1, true))
+    assert.truthy(fails(data.shift, m, 3, 2, 0, -2):find("out of sight", 1, true))
+    assert.truthy(fails(data.shift, m, 3, 2, 0.5, 0)
+      :find("argument 4 must be an integer", 1, true))
+    assert.truthy(fails(data.shift, {}, 3, 2, 0, 0):find("x must be a matrix", 1, true))
+  end)
+end)
+
+describe("nerve.data.concat", function()
+  it("stacks the rows of every matrix in order", function()
+    local a = nerve.matrix{ { 1, 2 } }
+    local b = nerve.matrix{ { 3, 4 }, { 5, 6 } }
+    assert.are.same({ { 1, 2 }, { 3, 4 }, { 5, 6 }, { 1, 2 } },
+      data.concat{ a, b, a }:totable())
+  end)
+
+  it("takes views with a stride", function()
+    local b = nerve.matrix{ { 3, 4, 9 }, { 5, 6, 9 } }
+    assert.are.same({ { 4, 9 }, { 6, 9 } }, data.concat{ b:sub(1, 2, 2, 3) }:totable())
+  end)
+
+  it("raises for other widths and non-matrices", function()
+    assert.truthy(fails(data.concat, { nerve.matrix(1, 2), nerve.matrix(1, 3) })
+      :find("matrix 2 has 3 columns, matrix 1 has 2", 1, true))
+    assert.truthy(fails(data.concat, { nerve.matrix(1, 2), 5 })
+      :find("entry 2 must be a matrix", 1, true))
+    assert.truthy(fails(data.concat, {}):find("expected a table of matrices", 1, true))
+  end)
+end)

@@ -211,6 +211,49 @@ static int l_one_hot(lua_State *L) {
   return 1;
 }
 
+/* core.data_shift(x, width, height, dx, dy) -> the moved images */
+static int l_shift(lua_State *L) {
+  nerve_mat x = *ln_checkmat(L, 1);
+  lua_Integer w = luaL_checkinteger(L, 2), h = luaL_checkinteger(L, 3);
+  lua_Integer dx = luaL_checkinteger(L, 4), dy = luaL_checkinteger(L, 5);
+  if (w < 1 || h < 1 || w > x.cols || h > x.cols || w * h != x.cols)
+    return luaL_error(L, "nerve.data.shift: %I x %I images need %I columns, "
+                         "x has %d", w, h, w * h, x.cols);
+  if (dx <= -w || dx >= w || dy <= -h || dy >= h)
+    return luaL_error(L, "nerve.data.shift: a shift of (%I, %I) moves a %I x "
+                         "%I image out of sight", dx, dy, w, h);
+  lmat *u = ln_newmat(L, x.rows, x.cols);
+  nerve_status s = nerve_data_shift(&x, (int)w, (int)h, (int)dx, (int)dy, &u->m);
+  if (s != NERVE_OK) return ln_error(L, "nerve.data.shift", s);
+  return 1;
+}
+
+/* core.data_concat(m1, m2, ...) -> the rows of all, in order */
+static int l_concat(lua_State *L) {
+  int n = lua_gettop(L);
+  luaL_argcheck(L, n >= 1, 1, "expected matrices");
+  lua_Integer rows = 0;
+  int cols = ln_checkmat(L, 1)->cols;
+  for (int i = 1; i <= n; i++) {
+    nerve_mat *m = ln_checkmat(L, i);
+    if (m->cols != cols)
+      return luaL_error(L, "nerve.data.concat: matrix %d has %d columns, "
+                           "matrix 1 has %d", i, m->cols, cols);
+    rows += m->rows;
+    if (rows > NERVE_MAX_DIM)
+      return luaL_error(L, "nerve.data.concat: more than %d rows",
+                        NERVE_MAX_DIM);
+  }
+  lmat *u = ln_newmat(L, (int)rows, cols);
+  float *p = u->m.data;
+  for (int i = 1; i <= n; i++) {
+    nerve_mat *m = ln_tomat(L, i);
+    for (int r = 0; r < m->rows; r++, p += cols)
+      memcpy(p, m->data + (size_t)r * m->stride, (size_t)cols * sizeof(float));
+  }
+  return 1;
+}
+
 /* ------------------------------------------------------------ metrics */
 
 static int metric_error(lua_State *L, const char *fn, nerve_status s,
@@ -284,7 +327,8 @@ static const luaL_Reg funcs[] = {
     {"data_idx", l_idx},     {"data_mnist", l_mnist},
     {"data_take", l_take},   {"data_stats", l_stats},
     {"data_standardize", l_standardize},
-    {"data_one_hot", l_one_hot}, {"metric_errors", l_errors},
+    {"data_one_hot", l_one_hot}, {"data_shift", l_shift},
+    {"data_concat", l_concat},   {"metric_errors", l_errors},
     {"confusion", l_confusion}, {NULL, NULL}};
 
 void ln_open_data(lua_State *L) {

@@ -427,6 +427,13 @@ NERVE_API nerve_status nerve_data_standardize(nerve_mat *x, const float *mean,
 ** NERVE_EARG with *bad_row (0-based) for a value that is not one. */
 NERVE_API nerve_status nerve_data_one_hot(const nerve_mat *y, nerve_mat *out,
                                           int *bad_row);
+/* Each row of x is a width x height image (row-major, width * height ==
+** x->cols); out (x's shape) receives it moved dx pixels right and dy down,
+** with zeros where nothing moved in. NERVE_EARG when |dx| >= width or
+** |dy| >= height, NERVE_ESHAPE. For data augmentation. */
+NERVE_API nerve_status nerve_data_shift(const nerve_mat *x, int width,
+                                        int height, int dx, int dy,
+                                        nerve_mat *out);
 
 /* --------------------------------------------------------------- metrics */
 

@@ -9,8 +9,9 @@
 
 local core = require "nerve.core"
 
-local type, error, pairs, tostring, getmetatable =
-  type, error, pairs, tostring, getmetatable
+local type, error, pairs, ipairs, tostring, getmetatable =
+  type, error, pairs, ipairs, tostring, getmetatable
+local table_unpack = table.unpack
 local format, concat, sort = string.format, table.concat, table.sort
 local mtype, floor = math.type, math.floor
 local _ENV = nil
@@ -235,6 +236,35 @@ function M.one_hot(y, classes)
       describe(classes))
   end
   return core.data_one_hot(y, classes)
+end
+
+--- nerve.data.shift(x, width, height, dx, dy) -> a copy of x whose rows,
+-- read as width x height images (row-major), are moved dx pixels right and
+-- dy down (negative: left, up), zeros filling in: data augmentation for
+-- images such as MNIST's 28 x 28 digits.
+function M.shift(x, width, height, dx, dy)
+  checkmatrix("shift", x, "x")
+  for i, v in ipairs{ width, height, dx, dy } do
+    if mtype(v) ~= "integer" then
+      fail("shift", "argument %d must be an integer, got %s", i + 1,
+        describe(v))
+    end
+  end
+  return core.data_shift(x, width, height, dx, dy)
+end
+
+--- nerve.data.concat{ m1, m2, ... } -> a new matrix with the rows of every
+-- matrix in order (all with the same number of columns).
+function M.concat(list)
+  if type(list) ~= "table" or core.is_matrix(list) or #list < 1 then
+    fail("concat", "expected a table of matrices, got %s", describe(list))
+  end
+  for i = 1, #list do
+    if not core.is_matrix(list[i]) then
+      fail("concat", "entry %d must be a matrix, got %s", i, describe(list[i]))
+    end
+  end
+  return core.data_concat(table_unpack(list))
 end
 
 return M

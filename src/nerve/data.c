@@ -788,3 +788,25 @@ nerve_status nerve_data_one_hot(const nerve_mat *y, nerve_mat *out,
   }
   return NERVE_OK;
 }
+
+nerve_status nerve_data_shift(const nerve_mat *x, int width, int height,
+                              int dx, int dy, nerve_mat *out) {
+  if (!nerve__mat_ok(x) || !nerve__mat_ok(out) || out->rows != x->rows ||
+      out->cols != x->cols || width < 1 || height < 1 ||
+      (size_t)width * (size_t)height != (size_t)x->cols)
+    return NERVE_ESHAPE;
+  if (dx <= -width || dx >= width || dy <= -height || dy >= height)
+    return NERVE_EARG;
+  for (int i = 0; i < x->rows; i++) {
+    const float *src = x->data + (size_t)i * x->stride;
+    float *dst = out->data + (size_t)i * out->stride;
+    memset(dst, 0, (size_t)x->cols * sizeof(float));
+    /* output pixel (r, c) = input (r - dy, c - dx) */
+    int c0 = dx > 0 ? dx : 0, c1 = dx < 0 ? width + dx : width;
+    for (int r = dy > 0 ? dy : 0; r < (dy < 0 ? height + dy : height); r++)
+      memcpy(dst + (size_t)r * width + c0,
+             src + (size_t)(r - dy) * width + (c0 - dx),
+             (size_t)(c1 - c0) * sizeof(float));
+  }
+  return NERVE_OK;
+}
