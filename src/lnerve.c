@@ -269,6 +269,7 @@ static int setup(lua_State *L) {
   ln_open_matrix(L);
   ln_open_net(L);
   ln_open_train(L);
+  ln_open_optim(L);
   return 1;
 }
 

@@ -192,7 +192,9 @@ static int optim_index(lua_State *L) {
   else if (strcmp(key, "steps") == 0)
     lua_pushinteger(L, nerve_optim_steps(o->opt));
   else if (strcmp(key, "kind") == 0)
-    lua_pushstring(L, o->kind ? "adam" : "sgd");
+    lua_pushstring(L, nerve_optim_name(o->opt));
+  else if (strcmp(key, "clip") == 0)
+    lua_pushnumber(L, nerve_optim_clip(o->opt));
   else {
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "methods");
@@ -204,16 +206,22 @@ static int optim_index(lua_State *L) {
 static int optim_newindex(lua_State *L) {
   loptim *o = checkoptim(L, 1);
   const char *key = luaL_checkstring(L, 2);
+  if (strcmp(key, "clip") == 0) {
+    nerve_optim_set_clip(o->opt, checkrate(L, 3, "clip"));
+    return 0;
+  }
   if (strcmp(key, "lr") != 0)
-    return luaL_error(L, "nerve.Optimizer: field '%s' cannot be set (only lr)",
-                      key);
+    return luaL_error(L, "nerve.Optimizer: field '%s' cannot be set (only lr "
+                         "and clip)", key);
+  if (strcmp(nerve_optim_name(o->opt), "rprop") == 0)
+    return luaL_error(L, "nerve.Optimizer: rprop has no learning rate");
   nerve_optim_set_lr(o->opt, checkrate(L, 3, "lr"));
   return 0;
 }
 
 static int optim_tostring(lua_State *L) {
   loptim *o = checkoptim(L, 1);
-  lua_pushfstring(L, "nerve.%s(lr=%f, steps=%I)", o->kind ? "adam" : "sgd",
+  lua_pushfstring(L, "nerve.%s(lr=%f, steps=%I)", nerve_optim_name(o->opt),
                   (double)nerve_optim_lr(o->opt),
                   (lua_Integer)nerve_optim_steps(o->opt));
   return 1;

@@ -314,6 +314,67 @@ NERVE_API void nerve_optim_set_lr(nerve_optim *opt, float lr);
 /* Steps taken so far (Adam's t). */
 NERVE_API long nerve_optim_steps(const nerve_optim *opt);
 
+/* More optimizers; the rules are PyTorch's (stated in optim.c's header).
+** AdamW takes nerve_adam_opts and decouples the decay: p *= 1 - lr * wd
+** before the Adam step, whose g is then the bare gradient.
+** RMSprop: v = alpha v + (1-alpha) g^2, p -= lr g / (sqrt(v) + eps), with
+** optional momentum (a buffer of those steps) and centering (v minus the
+** square of a running mean of g). Adagrad: s += g^2 (s starts at
+** initial_accumulator), p -= lr / (1 + (t-1) lr_decay) g / (sqrt(s) + eps).
+** RPROP is iRPROP- (Igel and Huesken): per-parameter steps that grow by
+** increase while the gradient keeps its sign and shrink by decrease when
+** it flips (then that parameter rests one step); only the sign of the
+** gradient is used, so it is meant for full-batch training. */
+typedef struct nerve_rmsprop_opts {
+  float lr, alpha, eps, weight_decay, momentum;
+  int centered;
+} nerve_rmsprop_opts;
+
+typedef struct nerve_adagrad_opts {
+  float lr, lr_decay, weight_decay, initial_accumulator, eps;
+} nerve_adagrad_opts;
+
+/* FANN's defaults: increase 1.2, decrease 0.5, delta_min 0, delta_max 50,
+** delta_zero 0.1 (the first step size). */
+typedef struct nerve_rprop_opts {
+  float increase, decrease, delta_min, delta_max, delta_zero;
+} nerve_rprop_opts;
+
+NERVE_API nerve_status nerve_adamw_new(nerve_net *net,
+                                       const nerve_adam_opts *o,
+                                       nerve_optim **out);
+NERVE_API nerve_status nerve_rmsprop_new(nerve_net *net,
+                                         const nerve_rmsprop_opts *o,
+                                         nerve_optim **out);
+NERVE_API nerve_status nerve_adagrad_new(nerve_net *net,
+                                         const nerve_adagrad_opts *o,
+                                         nerve_optim **out);
+NERVE_API nerve_status nerve_rprop_new(nerve_net *net,
+                                       const nerve_rprop_opts *o,
+                                       nerve_optim **out);
+/* "sgd", "adam", "adamw", "rmsprop", "adagrad" or "rprop". RPROP has no
+** learning rate: nerve_optim_lr gives 0 and set_lr does nothing. */
+NERVE_API const char *nerve_optim_name(const nerve_optim *opt);
+
+/* Gradient clipping inside the step: when max_norm > 0, every step first
+** scales the gradients of the optimizer's parameters by
+** max_norm / (norm + 1e-6) if that is below 1 (norm: their global L2
+** norm), as PyTorch's clip_grad_norm_. 0 turns it off (the default);
+** NERVE_EARG for a negative or non-finite max_norm. */
+NERVE_API float nerve_optim_clip(const nerve_optim *opt);
+NERVE_API nerve_status nerve_optim_set_clip(nerve_optim *opt, float max_norm);
+
+/* The optimizer's whole state (velocities, moments, RPROP's steps...) as
+** one float vector of nerve_optim_state_size floats, valid while opt
+** lives; with the step count, all a checkpoint needs to resume exactly. */
+NERVE_API size_t nerve_optim_state_size(const nerve_optim *opt);
+NERVE_API float *nerve_optim_state(nerve_optim *opt);
+NERVE_API nerve_status nerve_optim_set_steps(nerve_optim *opt, long t);
+
+/* Clips net's accumulated gradients to global L2 norm max_norm (the rule
+** of nerve_optim_set_clip) and returns their norm before clipping. */
+NERVE_API double nerve_net_clip_grad_norm(nerve_net *net, double max_norm);
+
 /* -------------------------------------------------------------- training */
 
 /* One mini-batch step: gathers rows idx[0..count-1] (0-based rows of x

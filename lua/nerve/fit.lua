@@ -366,7 +366,10 @@ local function fit(net, x, y, opts)
 
   -- counts and switches
   local batch = opts.batch
-  if batch == nil then batch = 32 end
+  if batch == nil then
+    -- RPROP uses only the gradient's sign: full batches by default
+    batch = core_opt and opt.kind == "rprop" and n or 32
+  end
   local b = integer(batch)
   if b == nil or b < 1 then
     fail(2, "option 'batch' must be an integer >= 1, got %s", describe(batch))

@@ -238,6 +238,13 @@ function nerve.adam(net, opts)
     optnumber("nerve.adam", opts, "weight_decay", 0, 0))
 end
 
+-- More optimizers (lua/nerve/optim.lua): adamw, rmsprop, adagrad, rprop.
+do
+  local more = require "nerve.optim"
+  nerve.adamw, nerve.rmsprop = more.adamw, more.rmsprop
+  nerve.adagrad, nerve.rprop = more.adagrad, more.rprop
+end
+
 -- Gradient check ------------------------------------------------------------
 
 --- nerve.gradcheck(net, loss, x, y [, eps]): the largest
