@@ -120,6 +120,13 @@ static float checkrate(lua_State *L, int arg, const char *what) {
   return (float)v;
 }
 
+static double checkclip(lua_State *L, int arg) {
+  lua_Number v = luaL_checknumber(L, arg);
+  if (!(v >= 0 && v < 1e300))
+    luaL_argerror(L, arg, "clip must be a finite number >= 0");
+  return v;
+}
+
 static loptim *newoptim(lua_State *L, int kind) {
   loptim *o = (loptim *)lua_newuserdatauv(L, sizeof(loptim), 1);
   o->opt = NULL;
@@ -207,7 +214,7 @@ static int optim_newindex(lua_State *L) {
   loptim *o = checkoptim(L, 1);
   const char *key = luaL_checkstring(L, 2);
   if (strcmp(key, "clip") == 0) {
-    nerve_optim_set_clip(o->opt, checkrate(L, 3, "clip"));
+    nerve_optim_set_clip(o->opt, checkclip(L, 3));
     return 0;
   }
   if (strcmp(key, "lr") != 0)
@@ -230,8 +237,9 @@ static int optim_tostring(lua_State *L) {
 /* ---------------------------------------------------------- training */
 
 /* loss, grad_norm = core.train_batch(net, loss, x, y, perm, first, count,
-** opt): one mini-batch step on rows first..first+count-1 of perm (or of
-** x and y when perm is nil). */
+** opt [, clip]): one mini-batch step on rows first..first+count-1 of perm
+** (or of x and y when perm is nil); clip, when given, is the optimizer's
+** gradient norm limit for this step. */
 static int l_train_batch(lua_State *L) {
   ln_ctx(L);
   lnet *n = ln_checknet(L, 1);
@@ -246,12 +254,17 @@ static int l_train_batch(lua_State *L) {
   if (x->rows != y->rows)
     return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
                       y->rows);
+  /* optional clip: the optimizer clips inside its step for this call */
+  double clip = lua_isnoneornil(L, 9) ? -1 : checkclip(L, 9);
+  double old_clip = o && clip >= 0 ? nerve_optim_clip(o->opt) : 0;
+  if (o && clip >= 0) nerve_optim_set_clip(o->opt, clip);
   double e = 0, gn = 0;
   n->busy = 1;
   nerve_status s = nerve_net_train_batch(
       n->net, k, x, y, p ? p->idx + (first - 1) : NULL,
       p ? 0 : (int)(first - 1), (int)count, o ? o->opt : NULL, &e, &gn);
   n->busy = 0;
+  if (o && clip >= 0) nerve_optim_set_clip(o->opt, old_clip);
   if (s == NERVE_ESHAPE && nerve_net_n_in(n->net) &&
       x->cols != nerve_net_n_in(n->net))
     return luaL_error(L, "nerve.fit: input has %d columns, network expects %d",

@@ -361,8 +361,8 @@ NERVE_API const char *nerve_optim_name(const nerve_optim *opt);
 ** max_norm / (norm + 1e-6) if that is below 1 (norm: their global L2
 ** norm), as PyTorch's clip_grad_norm_. 0 turns it off (the default);
 ** NERVE_EARG for a negative or non-finite max_norm. */
-NERVE_API float nerve_optim_clip(const nerve_optim *opt);
-NERVE_API nerve_status nerve_optim_set_clip(nerve_optim *opt, float max_norm);
+NERVE_API double nerve_optim_clip(const nerve_optim *opt);
+NERVE_API nerve_status nerve_optim_set_clip(nerve_optim *opt, double max_norm);
 
 /* The optimizer's whole state (velocities, moments, RPROP's steps...) as
 ** one float vector of nerve_optim_state_size floats, valid while opt

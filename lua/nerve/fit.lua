@@ -29,6 +29,7 @@ local BUILTIN = { mse = true, cross_entropy = true, bce = true }
 local OPTIONS = {
   "batch", "epochs", "loss", "on_epoch", "optimizer", "progress", "seed",
   "shuffle", "stop", "validation",
+  "schedule", "clip",
 }
 local KNOWN = {}
 for _, k in ipairs(OPTIONS) do KNOWN[k] = true end
@@ -307,6 +308,7 @@ local function generic_epoch(run)
     net:backward(xb, g)
     first = first + count
     if first > n then gn = grad_norm_of(net) end
+    if run.clip then net:clip_grad_norm(run.clip) end
     opt:step()
     sum = sum + l * count
   end
@@ -423,6 +425,28 @@ local function fit(net, x, y, opts)
     end
   end
 
+  -- learning-rate schedule and gradient clipping
+  local schedule, rate = opts.schedule, nil
+  if schedule ~= nil then
+    if has_method(schedule, "rate") then
+      rate = function(e) return schedule:rate(e) end
+    elseif is_callable(schedule) then
+      rate = schedule
+    else
+      fail(2, "option 'schedule' must be a schedule (nerve.schedule.*) or a " ..
+        "function(epoch) -> lr, got %s", describe(schedule))
+    end
+    if core_opt and opt.kind == "rprop" then
+      fail(2, "option 'schedule' does not apply to rprop (it has no learning " ..
+        "rate)")
+    end
+  end
+  local clip = opts.clip
+  if clip ~= nil and (type(clip) ~= "number" or not (clip > 0 and clip < huge)) then
+    fail(2, "option 'clip' must be a number > 0 (the largest gradient norm), " ..
+      "got %s", describe(clip))
+  end
+
   -- stop criterion
   local stop = opts.stop
   if stop ~= nil then
@@ -449,7 +473,7 @@ local function fit(net, x, y, opts)
   if not loss_name then
     run = {
       net = net, loss = loss, opt = opt, x = x, y = y, n = n, batch = batch,
-      perm = perm, rng = rng,
+      perm = perm, rng = rng, clip = clip,
     }
   end
   local train_opt = core_opt and opt or nil
@@ -463,6 +487,14 @@ local function fit(net, x, y, opts)
   local last_print = t0
   for epoch = 1, epochs do
     local sum, gn
+    if rate then
+      local lr = rate(epoch)
+      if type(lr) ~= "number" then
+        error(format("nerve.fit: the schedule returned %s for epoch %d, " ..
+          "expected a number", describe(lr), epoch), 0)
+      end
+      opt.lr = lr
+    end
     if loss_name then
       if perm then perm:shuffle(rng) end
       sum = 0
@@ -470,8 +502,11 @@ local function fit(net, x, y, opts)
       while first <= n do
         local count = min(batch, n - first + 1)
         local l, g = core.train_batch(net, loss_name, x, y, perm, first,
-          count, train_opt)
-        if lua_opt then lua_opt:step() end
+          count, train_opt, clip)
+        if lua_opt then
+          if clip then net:clip_grad_norm(clip) end
+          lua_opt:step()
+        end
         sum = sum + l * count
         gn = g
         first = first + count
@@ -498,6 +533,7 @@ local function fit(net, x, y, opts)
     local state = {
       epoch = epoch, epochs = epochs, loss = epoch_loss, val_loss = val_loss,
       grad_norm = gn, seconds = now - t0, net = net, optimizer = opt,
+      lr = get(opt, "lr"),
       history = history, val_history = val_history,
     }
 

@@ -313,6 +313,7 @@ end
 -- Training ----------------------------------------------------------------
 
 nerve.stop = require "nerve.stop"
+nerve.schedule = require "nerve.schedule"
 nerve.fit = require("nerve.fit").fit
 
 return nerve

@@ -32,7 +32,7 @@ static const char *const names[] = {"sgd",     "adam",    "adamw",
 struct nerve_optim {
   nerve_ctx *ctx;
   int kind;
-  float clip; /* largest global L2 norm of the gradients; 0: off */
+  double clip; /* largest global L2 norm of the gradients; 0: off */
   nerve_sgd_opts sgd;
   nerve_adam_opts ad;
   nerve_rmsprop_opts rms;
@@ -324,9 +324,9 @@ const char *nerve_optim_name(const nerve_optim *opt) {
   return names[opt->kind];
 }
 
-float nerve_optim_clip(const nerve_optim *opt) { return opt->clip; }
+double nerve_optim_clip(const nerve_optim *opt) { return opt->clip; }
 
-nerve_status nerve_optim_set_clip(nerve_optim *opt, float max_norm) {
+nerve_status nerve_optim_set_clip(nerve_optim *opt, double max_norm) {
   if (!(max_norm >= 0) || !isfinite(max_norm)) return NERVE_EARG;
   opt->clip = max_norm;
   return NERVE_OK;
