@@ -41,7 +41,8 @@ static int l_activation(lua_State *L) {
   int k = nerve_kind_find(name);
   if (k < 0 || k == NERVE_LINEAR)
     return luaL_error(L, "nerve: unknown activation '%s' (expected sigmoid, "
-                         "tanh, relu, leaky_relu, softmax or identity)", name);
+                         "tanh, relu, leaky_relu, softmax, identity, dropout, "
+                         "elu, softplus, gelu or sigmoid_symmetric)", name);
   float alpha = (float)luaL_optnumber(L, 2, 0.01);
   llayer *u = (llayer *)lua_newuserdatauv(L, sizeof(llayer), 0);
   u->l = NULL;
@@ -87,8 +88,9 @@ static void describe(lua_State *L, nerve_layer *l) {
   if (k == NERVE_LINEAR)
     lua_pushfstring(L, "linear(%d -> %d)", nerve_layer_n_in(l),
                     nerve_layer_n_out(l));
-  else if (k == NERVE_LEAKY_RELU)
-    lua_pushfstring(L, "leaky_relu(%f)", (double)nerve_layer_alpha(l));
+  else if (ln_kind_param(k))
+    lua_pushfstring(L, "%s(%f)", nerve_kind_name(k),
+                    (double)nerve_layer_alpha(l));
   else lua_pushstring(L, nerve_kind_name(k));
 }
 
@@ -128,7 +130,8 @@ static int layer_index(lua_State *L) {
     lua_pushinteger(L, n);
     return 1;
   }
-  if (strcmp(key, "alpha") == 0 && nerve_layer_kind(l) == NERVE_LEAKY_RELU) {
+  const char *pname = ln_kind_param(nerve_layer_kind(l));
+  if (pname && strcmp(key, pname) == 0) {
     lua_pushnumber(L, nerve_layer_alpha(l));
     return 1;
   }

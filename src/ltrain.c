@@ -280,6 +280,17 @@ static int l_train_batch(lua_State *L) {
   return 2;
 }
 
+/* Forward in evaluation mode (dropout off), leaving the mode as it was:
+** losses and accuracies measure the network, not one draw of it. */
+static nerve_status forward_eval(nerve_net *net, const nerve_mat *x,
+                                 nerve_mat *out) {
+  int was = nerve_net_training(net);
+  nerve_net_set_training(net, 0);
+  nerve_status s = nerve_net_forward(net, x, out);
+  nerve_net_set_training(net, was);
+  return s;
+}
+
 /* Mean loss over all rows of x, y, forward in chunks of rows. */
 static int l_eval_loss(lua_State *L) {
   ln_ctx(L);
@@ -298,7 +309,7 @@ static int l_eval_loss(lua_State *L) {
     nerve_mat out;
     double e = 0;
     n->busy = 1;
-    nerve_status s = nerve_net_forward(n->net, &xs, &out);
+    nerve_status s = forward_eval(n->net, &xs, &out);
     n->busy = 0;
     if (s == NERVE_ESHAPE || s == NERVE_EARG)
       return luaL_error(L, "nerve.fit: validation input has %d columns, "
@@ -338,7 +349,7 @@ static int l_accuracy(lua_State *L) {
     nerve_mat ys = {y->data + (size_t)r * y->stride, b, y->cols, y->stride};
     nerve_mat out;
     n->busy = 1;
-    nerve_status s = nerve_net_forward(n->net, &xs, &out);
+    nerve_status s = forward_eval(n->net, &xs, &out);
     n->busy = 0;
     if (s == NERVE_ESHAPE || s == NERVE_EARG)
       return luaL_error(L, "nerve.accuracy: input has %d columns, network "

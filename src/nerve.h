@@ -137,11 +137,13 @@ typedef enum nerve_kind {
   NERVE_LEAKY_RELU, /* alpha * a for a < 0 */
   NERVE_SOFTMAX,    /* over each row */
   NERVE_IDENTITY,
+  /* appended (the model format stores kinds: never renumber) */
+  NERVE_DROPOUT, /* inverted dropout, alpha = p, the drop probability */
   NERVE_KIND_COUNT
 } nerve_kind;
 
 /* "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax",
-** "identity"; NULL for an unknown kind. */
+** "identity", "dropout"; NULL for an unknown kind. */
 NERVE_API const char *nerve_kind_name(nerve_kind k);
 /* The kind named name, or -1. */
 NERVE_API int nerve_kind_find(const char *name);
@@ -162,8 +164,9 @@ typedef struct nerve_layer nerve_layer;
 ** by Xavier from the context's generator and biases zero. Count 1. */
 NERVE_API nerve_status nerve_linear_new(nerve_ctx *ctx, int n_in, int n_out,
                                         nerve_layer **out);
-/* An activation layer of kind k (not NERVE_LINEAR); alpha is used by
-** NERVE_LEAKY_RELU only. It takes any width. Count 1. */
+/* An activation layer of kind k (not NERVE_LINEAR); alpha is the slope of
+** NERVE_LEAKY_RELU (finite) and the drop probability p of NERVE_DROPOUT
+** (0 <= p < 1), unused otherwise. It takes any width. Count 1. */
 NERVE_API nerve_status nerve_act_new(nerve_ctx *ctx, nerve_kind k, float alpha,
                                      nerve_layer **out);
 NERVE_API void nerve_layer_retain(nerve_layer *l);
@@ -220,6 +223,14 @@ NERVE_API size_t nerve_net_num_params(const nerve_net *net);
 NERVE_API int nerve_net_param_count(const nerve_net *net);
 NERVE_API nerve_mat nerve_net_param(const nerve_net *net, int i);
 NERVE_API nerve_mat nerve_net_grad(const nerve_net *net, int i);
+
+/* Training or evaluation mode (a new network is in training mode, as in
+** PyTorch). Dropout layers drop only in training mode: each forward then
+** draws a fresh mask from the context's generator (kept for backward),
+** zeroing each element with probability p and scaling the rest by
+** 1 / (1 - p); in evaluation mode they pass their input through. */
+NERVE_API void nerve_net_set_training(nerve_net *net, int on);
+NERVE_API int nerve_net_training(const nerve_net *net);
 
 /* Forward phase on the batch x (B x n_in, any stride). *out receives a
 ** view of the network's output buffer (B x n_out), valid until the next

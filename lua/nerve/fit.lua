@@ -479,6 +479,11 @@ local function fit(net, x, y, opts)
   local train_opt = core_opt and opt or nil
   local lua_opt = not core_opt and opt or nil
 
+  -- training mode for the batches (dropout on); validation evaluates;
+  -- the network's mode is put back afterwards
+  local was_training = net:is_training()
+  net:training()
+
   local history, val_history = {}, {}
   local report = {
     epochs = 0, history = history, val_history = val_history,
@@ -521,7 +526,7 @@ local function fit(net, x, y, opts)
       if loss_name then
         val_loss = core.eval_loss(net, loss_name, x_val, y_val)
       else
-        val_loss = loss:forward(net:forward(x_val), y_val)
+        val_loss = loss:forward(net:predict(x_val), y_val)
       end
     end
     history[epoch] = epoch_loss
@@ -557,6 +562,7 @@ local function fit(net, x, y, opts)
       break
     end
   end
+  if not was_training then net:evaluate() end
   report.seconds = core.clock() - t0
   return report
 end

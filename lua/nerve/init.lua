@@ -110,6 +110,15 @@ local activations = {
   identity = nerve.identity, linear = false,
 }
 
+-- More layers (lua/nerve/layers.lua), also by name in mlp.
+do
+  local more = require "nerve.layers"
+  nerve.dropout = more.dropout
+  for _, name in ipairs(more.names) do
+    nerve[name], activations[name] = more[name], more[name]
+  end
+end
+
 --- nerve.sequential{ layer, ... }: a network of the layers in order.
 function nerve.sequential(layers)
   if layers ~= nil and type(layers) ~= "table" then
@@ -129,8 +138,11 @@ end
 local function activation(fn, name)
   local make = activations[name]
   if make == nil then
+    local names = {}
+    for k in pairs(activations) do names[#names + 1] = k end
+    sort(names)
     error(fn .. ": unknown activation '" .. tostring(name) .. "' (expected "
-      .. "sigmoid, tanh, relu, leaky_relu, softmax, identity or linear)", 3)
+      .. concat(names, ", ") .. ")", 3)
   end
   return make
 end

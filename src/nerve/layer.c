@@ -8,7 +8,8 @@
 #include "internal.h"
 
 static const char *const kind_names[NERVE_KIND_COUNT] = {
-    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "identity"};
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "identity",
+    "dropout"};
 
 const char *nerve_kind_name(nerve_kind k) {
   return (unsigned)k < NERVE_KIND_COUNT ? kind_names[k] : NULL;
@@ -70,13 +71,14 @@ nerve_status nerve_act_new(nerve_ctx *ctx, nerve_kind k, float alpha,
                            nerve_layer **out) {
   if (k <= NERVE_LINEAR || k >= NERVE_KIND_COUNT) return NERVE_EARG;
   if (k == NERVE_LEAKY_RELU && !isfinite(alpha)) return NERVE_EARG;
+  if (k == NERVE_DROPOUT && !(alpha >= 0 && alpha < 1)) return NERVE_EARG;
   nerve_layer *l = nerve_malloc(ctx, sizeof *l);
   if (!l) return NERVE_ENOMEM;
   memset(l, 0, sizeof *l);
   l->ctx = ctx;
   l->refs = 1;
   l->kind = k;
-  l->alpha = k == NERVE_LEAKY_RELU ? alpha : 0.0f;
+  l->alpha = k == NERVE_LEAKY_RELU || k == NERVE_DROPOUT ? alpha : 0.0f;
   *out = l;
   return NERVE_OK;
 }

@@ -67,7 +67,9 @@ nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
   w = cols;
   for (int i = 0; i < net->n; i++) {
     w = width_after(net->s[i].l, w);
-    ok &= nerve__buf_prepare(net->ctx, &net->s[i].out, r * w);
+    /* a dropout layer keeps its mask after its output */
+    size_t k = net->s[i].l->kind == NERVE_DROPOUT ? 2 : 1;
+    ok &= nerve__buf_prepare(net->ctx, &net->s[i].out, k * r * w);
   }
   ok &= nerve__buf_prepare(net->ctx, &net->g0, r * maxw);
   ok &= nerve__buf_prepare(net->ctx, &net->g1, r * maxw);
@@ -131,6 +133,9 @@ void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
       k->gemm_nn(rows, l->n_out, l->n_in, in, ld, l->w, l->n_out, o,
                  l->n_out, l->b);
       w = l->n_out;
+    } else if (l->kind == NERVE_DROPOUT) {
+      size_t n = (size_t)rows * w;
+      nerve__dropout_fwd(net, l, n, in, o, o + n);
     } else {
       act_fwd(k, l, rows, w, in, o);
     }
@@ -167,7 +172,10 @@ float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in) {
         copy_rows(net->xin.p, x, ldx, rows, w);
         in = net->xin.p;
       }
-      act_bwd(k, l, rows, w, in, net->s[i].out.p, cur);
+      if (l->kind == NERVE_DROPOUT) {
+        size_t n = (size_t)rows * w;
+        nerve__dropout_bwd(n, net->s[i].out.p + n, cur);
+      } else act_bwd(k, l, rows, w, in, net->s[i].out.p, cur);
     }
   }
   return cur;
