@@ -12,6 +12,8 @@ const char *ln_kind_param(nerve_kind k) {
   switch (k) {
   case NERVE_LEAKY_RELU: return "alpha";
   case NERVE_DROPOUT: return "p";
+  case NERVE_ELU: return "alpha";
+  case NERVE_SIGMOID_SYMMETRIC: return "steepness";
   default: return NULL;
   }
 }

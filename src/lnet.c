@@ -65,9 +65,13 @@ static int layer_gc(lua_State *L) {
   return 0;
 }
 
-static const char *const inits[] = {"xavier", "he", "uniform", "zero", NULL};
+static const char *const inits[] = {
+    "xavier",        "he",       "uniform",    "zero",   "normal",
+    "xavier_normal", "he_normal", "constant", "orthogonal", NULL};
 
-/* layer:init(scheme): re-draws the weights from the state's generator. */
+/* layer:init(scheme [, param]): re-draws the weights from the state's
+** generator; param is the sd of "normal", the value of "constant", the
+** gain of "orthogonal". */
 static int layer_init(lua_State *L) {
   lctx *c = ln_ctx(L);
   llayer *u = checklayer(L, 1);
@@ -76,8 +80,16 @@ static int layer_init(lua_State *L) {
   while (inits[i] && strcmp(inits[i], name) != 0) i++;
   if (!inits[i])
     return luaL_error(L, "nerve.linear: unknown init '%s' (expected xavier, "
-                         "he, uniform, zero or a function)", name);
-  nerve_status s = nerve_layer_init(u->l, (nerve_init)i, nerve_ctx_rng(c->ctx));
+                         "he, uniform, zero, normal, xavier_normal, "
+                         "he_normal, constant, orthogonal or a function)",
+                      name);
+  nerve_status s =
+      lua_isnoneornil(L, 3)
+          ? nerve_layer_init(u->l, (nerve_init)i, nerve_ctx_rng(c->ctx))
+          : nerve_layer_init_with(u->l, (nerve_init)i, luaL_checknumber(L, 3),
+                                  nerve_ctx_rng(c->ctx));
+  if (s == NERVE_EARG)
+    return luaL_argerror(L, 3, "the init's parameter is out of range");
   if (s != NERVE_OK) return ln_error(L, "nerve.linear", s);
   lua_settop(L, 1);
   return 1;

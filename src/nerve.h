@@ -138,12 +138,17 @@ typedef enum nerve_kind {
   NERVE_SOFTMAX,    /* over each row */
   NERVE_IDENTITY,
   /* appended (the model format stores kinds: never renumber) */
-  NERVE_DROPOUT, /* inverted dropout, alpha = p, the drop probability */
+  NERVE_DROPOUT,  /* inverted dropout, alpha = p, the drop probability */
+  NERVE_ELU,      /* a > 0 ? a : alpha (e^a - 1); alpha 1 by default */
+  NERVE_SOFTPLUS, /* log(1 + e^a) (PyTorch's beta 1) */
+  NERVE_GELU,     /* a Phi(a) = a (1 + erf(a / sqrt 2)) / 2, exact (erf) */
+  NERVE_SIGMOID_SYMMETRIC, /* FANN's: tanh(alpha a), alpha the steepness */
   NERVE_KIND_COUNT
 } nerve_kind;
 
 /* "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax",
-** "identity", "dropout"; NULL for an unknown kind. */
+** "identity", "dropout", "elu", "softplus", "gelu", "sigmoid_symmetric";
+** NULL for an unknown kind. */
 NERVE_API const char *nerve_kind_name(nerve_kind k);
 /* The kind named name, or -1. */
 NERVE_API int nerve_kind_find(const char *name);
@@ -152,7 +157,13 @@ typedef enum nerve_init {
   NERVE_INIT_XAVIER = 0, /* U(-r, r), r = sqrt(6 / (n_in + n_out)) */
   NERVE_INIT_HE,         /* U(-r, r), r = sqrt(6 / n_in) */
   NERVE_INIT_UNIFORM,    /* U(-r, r), r = 1 / sqrt(n_in) (Torch7's nn.Linear) */
-  NERVE_INIT_ZERO
+  NERVE_INIT_ZERO,
+  /* appended */
+  NERVE_INIT_NORMAL,        /* N(0, sd^2), sd a parameter (0.01) */
+  NERVE_INIT_XAVIER_NORMAL, /* N(0, 2 / (n_in + n_out)) (Glorot normal) */
+  NERVE_INIT_HE_NORMAL,     /* N(0, 2 / n_in) (Kaiming normal, fan in) */
+  NERVE_INIT_CONSTANT,      /* every weight the parameter (0) */
+  NERVE_INIT_ORTHOGONAL     /* gain (1) times a random orthogonal matrix */
 } nerve_init;
 
 /* A layer: a linear map with its parameters, or an activation. Layers are
@@ -165,8 +176,10 @@ typedef struct nerve_layer nerve_layer;
 NERVE_API nerve_status nerve_linear_new(nerve_ctx *ctx, int n_in, int n_out,
                                         nerve_layer **out);
 /* An activation layer of kind k (not NERVE_LINEAR); alpha is the slope of
-** NERVE_LEAKY_RELU (finite) and the drop probability p of NERVE_DROPOUT
-** (0 <= p < 1), unused otherwise. It takes any width. Count 1. */
+** NERVE_LEAKY_RELU, the alpha of NERVE_ELU and the steepness of
+** NERVE_SIGMOID_SYMMETRIC (finite), the drop probability p of
+** NERVE_DROPOUT (0 <= p < 1), unused otherwise. It takes any width.
+** Count 1. */
 NERVE_API nerve_status nerve_act_new(nerve_ctx *ctx, nerve_kind k, float alpha,
                                      nerve_layer **out);
 NERVE_API void nerve_layer_retain(nerve_layer *l);
@@ -191,6 +204,14 @@ NERVE_API nerve_mat nerve_layer_grad_bias(nerve_layer *l);
 ** A no-op for activations. */
 NERVE_API nerve_status nerve_layer_init(nerve_layer *l, nerve_init init,
                                         nerve_rng *r);
+/* The same with the scheme's parameter: sd for NERVE_INIT_NORMAL (finite,
+** >= 0), the value for NERVE_INIT_CONSTANT (finite), the gain for
+** NERVE_INIT_ORTHOGONAL (finite); ignored by the others. nerve_layer_init
+** uses 0.01, 0 and 1. Orthogonal: W (n_in x n_out) has orthonormal
+** columns when n_in >= n_out, else orthonormal rows (Gram-Schmidt on a
+** Gaussian draw, like PyTorch's QR with the signs of R's diagonal). */
+NERVE_API nerve_status nerve_layer_init_with(nerve_layer *l, nerve_init init,
+                                             double param, nerve_rng *r);
 
 /* -------------------------------------------------------------- network */
 

@@ -54,11 +54,17 @@ end
 
 -- Layers ------------------------------------------------------------------
 
-local linear_opts = { init = true }
-local inits = { xavier = true, he = true, uniform = true, zero = true }
+local linear_opts = { init = true, sd = true, value = true, gain = true }
+local inits = { xavier = true, he = true, uniform = true, zero = true,
+  normal = true, xavier_normal = true, he_normal = true, constant = true,
+  orthogonal = true }
+-- the option that carries each parametrised init's number
+local init_param = { normal = "sd", constant = "value", orthogonal = "gain" }
 
 --- nerve.linear(n_in, n_out [, opts]): a fully connected layer.
--- opts.init: "xavier" (default), "he", "uniform" or
+-- opts.init: "xavier" (default), "he", "uniform", "zero", "normal"
+-- (N(0, sd^2), opts.sd = 0.01), "xavier_normal", "he_normal", "constant"
+-- (opts.value = 0), "orthogonal" (opts.gain = 1) or
 -- function(n_in, n_out) -> number, called once per weight. Biases start
 -- at zero.
 function nerve.linear(n_in, n_out, opts)
@@ -66,11 +72,26 @@ function nerve.linear(n_in, n_out, opts)
   local init = opts.init
   if type(init) == "string" and not inits[init] then
     error("nerve.linear: unknown init '" .. init .. "' (expected xavier, he, "
-      .. "uniform, zero or a function)", 2)
+      .. "uniform, zero, normal, xavier_normal, he_normal, constant, "
+      .. "orthogonal or a function)", 2)
+  end
+  for _, key in pairs(init_param) do
+    if opts[key] ~= nil and init_param[init] ~= key then
+      error("nerve.linear: option '" .. key .. "' goes with init = '"
+        .. (key == "sd" and "normal" or key == "value" and "constant"
+          or "orthogonal") .. "'", 2)
+    end
+  end
+  local param = init_param[init] and opts[init_param[init]]
+  if param ~= nil and (type(param) ~= "number" or param ~= param
+      or param == 1 / 0 or param == -1 / 0 or (init == "normal" and param < 0)) then
+    error("nerve.linear: option '" .. init_param[init] .. "' must be a finite "
+      .. "number" .. (init == "normal" and " >= 0" or "") .. ", got "
+      .. tostring(param), 2)
   end
   local layer = core.linear(n_in, n_out)
   if type(init) == "string" then
-    if init ~= "xavier" then layer:init(init) end
+    if init ~= "xavier" then layer:init(init, param) end
   elseif type(init) == "function" then
     local w = layer.weight
     for i = 1, n_in do

@@ -97,6 +97,13 @@ static void act_fwd(const nerve_kernels *k, const nerve_layer *l, int rows,
   case NERVE_RELU: k->relu(n, a, o); break;
   case NERVE_LEAKY_RELU: k->leaky_relu(n, a, o, l->alpha); break;
   case NERVE_SOFTMAX: k->softmax(rows, w, a, o); break;
+  case NERVE_ELU: k->elu(n, a, o, l->alpha); break;
+  case NERVE_SOFTPLUS: k->softplus(n, a, o); break;
+  case NERVE_GELU: k->gelu(n, a, o); break;
+  case NERVE_SIGMOID_SYMMETRIC: /* FANN's: tanh(s a), on the tanh kernel */
+    for (size_t i = 0; i < n; i++) o[i] = l->alpha * a[i];
+    k->tanh(n, o, o);
+    break;
   default: memcpy(o, a, n * sizeof(float)); break;
   }
 }
@@ -111,6 +118,13 @@ static void act_bwd(const nerve_kernels *k, const nerve_layer *l, int rows,
   case NERVE_RELU: k->relu_bwd(n, a, d, d); break;
   case NERVE_LEAKY_RELU: k->leaky_relu_bwd(n, a, d, d, l->alpha); break;
   case NERVE_SOFTMAX: k->softmax_bwd(rows, w, o, d, d); break;
+  case NERVE_ELU: k->elu_bwd(n, a, o, d, d, l->alpha); break;
+  case NERVE_SOFTPLUS: k->softplus_bwd(n, a, d, d); break;
+  case NERVE_GELU: k->gelu_bwd(n, a, d, d); break;
+  case NERVE_SIGMOID_SYMMETRIC:
+    k->tanh_bwd(n, o, d, d);
+    for (size_t i = 0; i < n; i++) d[i] *= l->alpha;
+    break;
   default: break;
   }
 }
