@@ -270,6 +270,8 @@ static int setup(lua_State *L) {
   ln_open_net(L);
   ln_open_train(L);
   ln_open_data(L);
+  ln_open_optim(L);
+  ln_open_mode(L);
   return 1;
 }
 

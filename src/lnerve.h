@@ -90,5 +90,12 @@ void ln_open_train(lua_State *L);
 
 /* ldata.c */
 void ln_open_data(lua_State *L);
+/* lmode.c (training/evaluation modes, predict; layer parameters) */
+const char *ln_kind_param(nerve_kind k);
+void ln_open_mode(lua_State *L);
+
+/* loptim.c (more optimizers, clipping, optimizer state) */
+void ln_add_methods(lua_State *L, const char *tname, const luaL_Reg *m);
+void ln_open_optim(lua_State *L);
 
 #endif

@@ -41,7 +41,8 @@ static int l_activation(lua_State *L) {
   int k = nerve_kind_find(name);
   if (k < 0 || k == NERVE_LINEAR)
     return luaL_error(L, "nerve: unknown activation '%s' (expected sigmoid, "
-                         "tanh, relu, leaky_relu, softmax or identity)", name);
+                         "tanh, relu, leaky_relu, softmax, identity, dropout, "
+                         "elu, softplus, gelu or sigmoid_symmetric)", name);
   float alpha = (float)luaL_optnumber(L, 2, 0.01);
   llayer *u = (llayer *)lua_newuserdatauv(L, sizeof(llayer), 0);
   u->l = NULL;
@@ -64,9 +65,13 @@ static int layer_gc(lua_State *L) {
   return 0;
 }
 
-static const char *const inits[] = {"xavier", "he", "uniform", "zero", NULL};
+static const char *const inits[] = {
+    "xavier",        "he",       "uniform",    "zero",   "normal",
+    "xavier_normal", "he_normal", "constant", "orthogonal", NULL};
 
-/* layer:init(scheme): re-draws the weights from the state's generator. */
+/* layer:init(scheme [, param]): re-draws the weights from the state's
+** generator; param is the sd of "normal", the value of "constant", the
+** gain of "orthogonal". */
 static int layer_init(lua_State *L) {
   lctx *c = ln_ctx(L);
   llayer *u = checklayer(L, 1);
@@ -75,8 +80,16 @@ static int layer_init(lua_State *L) {
   while (inits[i] && strcmp(inits[i], name) != 0) i++;
   if (!inits[i])
     return luaL_error(L, "nerve.linear: unknown init '%s' (expected xavier, "
-                         "he, uniform, zero or a function)", name);
-  nerve_status s = nerve_layer_init(u->l, (nerve_init)i, nerve_ctx_rng(c->ctx));
+                         "he, uniform, zero, normal, xavier_normal, "
+                         "he_normal, constant, orthogonal or a function)",
+                      name);
+  nerve_status s =
+      lua_isnoneornil(L, 3)
+          ? nerve_layer_init(u->l, (nerve_init)i, nerve_ctx_rng(c->ctx))
+          : nerve_layer_init_with(u->l, (nerve_init)i, luaL_checknumber(L, 3),
+                                  nerve_ctx_rng(c->ctx));
+  if (s == NERVE_EARG)
+    return luaL_argerror(L, 3, "the init's parameter is out of range");
   if (s != NERVE_OK) return ln_error(L, "nerve.linear", s);
   lua_settop(L, 1);
   return 1;
@@ -87,8 +100,9 @@ static void describe(lua_State *L, nerve_layer *l) {
   if (k == NERVE_LINEAR)
     lua_pushfstring(L, "linear(%d -> %d)", nerve_layer_n_in(l),
                     nerve_layer_n_out(l));
-  else if (k == NERVE_LEAKY_RELU)
-    lua_pushfstring(L, "leaky_relu(%f)", (double)nerve_layer_alpha(l));
+  else if (ln_kind_param(k))
+    lua_pushfstring(L, "%s(%f)", nerve_kind_name(k),
+                    (double)nerve_layer_alpha(l));
   else lua_pushstring(L, nerve_kind_name(k));
 }
 
@@ -128,7 +142,8 @@ static int layer_index(lua_State *L) {
     lua_pushinteger(L, n);
     return 1;
   }
-  if (strcmp(key, "alpha") == 0 && nerve_layer_kind(l) == NERVE_LEAKY_RELU) {
+  const char *pname = ln_kind_param(nerve_layer_kind(l));
+  if (pname && strcmp(key, pname) == 0) {
     lua_pushnumber(L, nerve_layer_alpha(l));
     return 1;
   }

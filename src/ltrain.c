@@ -120,6 +120,13 @@ static float checkrate(lua_State *L, int arg, const char *what) {
   return (float)v;
 }
 
+static double checkclip(lua_State *L, int arg) {
+  lua_Number v = luaL_checknumber(L, arg);
+  if (!(v >= 0 && v < 1e300))
+    luaL_argerror(L, arg, "clip must be a finite number >= 0");
+  return v;
+}
+
 static loptim *newoptim(lua_State *L, int kind) {
   loptim *o = (loptim *)lua_newuserdatauv(L, sizeof(loptim), 1);
   o->opt = NULL;
@@ -192,7 +199,9 @@ static int optim_index(lua_State *L) {
   else if (strcmp(key, "steps") == 0)
     lua_pushinteger(L, nerve_optim_steps(o->opt));
   else if (strcmp(key, "kind") == 0)
-    lua_pushstring(L, o->kind ? "adam" : "sgd");
+    lua_pushstring(L, nerve_optim_name(o->opt));
+  else if (strcmp(key, "clip") == 0)
+    lua_pushnumber(L, nerve_optim_clip(o->opt));
   else {
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "methods");
@@ -204,16 +213,22 @@ static int optim_index(lua_State *L) {
 static int optim_newindex(lua_State *L) {
   loptim *o = checkoptim(L, 1);
   const char *key = luaL_checkstring(L, 2);
+  if (strcmp(key, "clip") == 0) {
+    nerve_optim_set_clip(o->opt, checkclip(L, 3));
+    return 0;
+  }
   if (strcmp(key, "lr") != 0)
-    return luaL_error(L, "nerve.Optimizer: field '%s' cannot be set (only lr)",
-                      key);
+    return luaL_error(L, "nerve.Optimizer: field '%s' cannot be set (only lr "
+                         "and clip)", key);
+  if (strcmp(nerve_optim_name(o->opt), "rprop") == 0)
+    return luaL_error(L, "nerve.Optimizer: rprop has no learning rate");
   nerve_optim_set_lr(o->opt, checkrate(L, 3, "lr"));
   return 0;
 }
 
 static int optim_tostring(lua_State *L) {
   loptim *o = checkoptim(L, 1);
-  lua_pushfstring(L, "nerve.%s(lr=%f, steps=%I)", o->kind ? "adam" : "sgd",
+  lua_pushfstring(L, "nerve.%s(lr=%f, steps=%I)", nerve_optim_name(o->opt),
                   (double)nerve_optim_lr(o->opt),
                   (lua_Integer)nerve_optim_steps(o->opt));
   return 1;
@@ -222,8 +237,9 @@ static int optim_tostring(lua_State *L) {
 /* ---------------------------------------------------------- training */
 
 /* loss, grad_norm = core.train_batch(net, loss, x, y, perm, first, count,
-** opt): one mini-batch step on rows first..first+count-1 of perm (or of
-** x and y when perm is nil). */
+** opt [, clip]): one mini-batch step on rows first..first+count-1 of perm
+** (or of x and y when perm is nil); clip, when given, is the optimizer's
+** gradient norm limit for this step. */
 static int l_train_batch(lua_State *L) {
   ln_ctx(L);
   lnet *n = ln_checknet(L, 1);
@@ -238,12 +254,17 @@ static int l_train_batch(lua_State *L) {
   if (x->rows != y->rows)
     return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
                       y->rows);
+  /* optional clip: the optimizer clips inside its step for this call */
+  double clip = lua_isnoneornil(L, 9) ? -1 : checkclip(L, 9);
+  double old_clip = o && clip >= 0 ? nerve_optim_clip(o->opt) : 0;
+  if (o && clip >= 0) nerve_optim_set_clip(o->opt, clip);
   double e = 0, gn = 0;
   n->busy = 1;
   nerve_status s = nerve_net_train_batch(
       n->net, k, x, y, p ? p->idx + (first - 1) : NULL,
       p ? 0 : (int)(first - 1), (int)count, o ? o->opt : NULL, &e, &gn);
   n->busy = 0;
+  if (o && clip >= 0) nerve_optim_set_clip(o->opt, old_clip);
   if (s == NERVE_ESHAPE && nerve_net_n_in(n->net) &&
       x->cols != nerve_net_n_in(n->net))
     return luaL_error(L, "nerve.fit: input has %d columns, network expects %d",
@@ -257,6 +278,17 @@ static int l_train_batch(lua_State *L) {
   lua_pushnumber(L, e);
   lua_pushnumber(L, gn);
   return 2;
+}
+
+/* Forward in evaluation mode (dropout off), leaving the mode as it was:
+** losses and accuracies measure the network, not one draw of it. */
+static nerve_status forward_eval(nerve_net *net, const nerve_mat *x,
+                                 nerve_mat *out) {
+  int was = nerve_net_training(net);
+  nerve_net_set_training(net, 0);
+  nerve_status s = nerve_net_forward(net, x, out);
+  nerve_net_set_training(net, was);
+  return s;
 }
 
 /* Mean loss over all rows of x, y, forward in chunks of rows. */
@@ -277,7 +309,7 @@ static int l_eval_loss(lua_State *L) {
     nerve_mat out;
     double e = 0;
     n->busy = 1;
-    nerve_status s = nerve_net_forward(n->net, &xs, &out);
+    nerve_status s = forward_eval(n->net, &xs, &out);
     n->busy = 0;
     if (s == NERVE_ESHAPE || s == NERVE_EARG)
       return luaL_error(L, "nerve.fit: validation input has %d columns, "
@@ -317,7 +349,7 @@ static int l_accuracy(lua_State *L) {
     nerve_mat ys = {y->data + (size_t)r * y->stride, b, y->cols, y->stride};
     nerve_mat out;
     n->busy = 1;
-    nerve_status s = nerve_net_forward(n->net, &xs, &out);
+    nerve_status s = forward_eval(n->net, &xs, &out);
     n->busy = 0;
     if (s == NERVE_ESHAPE || s == NERVE_EARG)
       return luaL_error(L, "nerve.accuracy: input has %d columns, network "

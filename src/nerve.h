@@ -137,11 +137,18 @@ typedef enum nerve_kind {
   NERVE_LEAKY_RELU, /* alpha * a for a < 0 */
   NERVE_SOFTMAX,    /* over each row */
   NERVE_IDENTITY,
+  /* appended (the model format stores kinds: never renumber) */
+  NERVE_DROPOUT,  /* inverted dropout, alpha = p, the drop probability */
+  NERVE_ELU,      /* a > 0 ? a : alpha (e^a - 1); alpha 1 by default */
+  NERVE_SOFTPLUS, /* log(1 + e^a) (PyTorch's beta 1) */
+  NERVE_GELU,     /* a Phi(a) = a (1 + erf(a / sqrt 2)) / 2, exact (erf) */
+  NERVE_SIGMOID_SYMMETRIC, /* FANN's: tanh(alpha a), alpha the steepness */
   NERVE_KIND_COUNT
 } nerve_kind;
 
 /* "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax",
-** "identity"; NULL for an unknown kind. */
+** "identity", "dropout", "elu", "softplus", "gelu", "sigmoid_symmetric";
+** NULL for an unknown kind. */
 NERVE_API const char *nerve_kind_name(nerve_kind k);
 /* The kind named name, or -1. */
 NERVE_API int nerve_kind_find(const char *name);
@@ -150,7 +157,13 @@ typedef enum nerve_init {
   NERVE_INIT_XAVIER = 0, /* U(-r, r), r = sqrt(6 / (n_in + n_out)) */
   NERVE_INIT_HE,         /* U(-r, r), r = sqrt(6 / n_in) */
   NERVE_INIT_UNIFORM,    /* U(-r, r), r = 1 / sqrt(n_in) (Torch7's nn.Linear) */
-  NERVE_INIT_ZERO
+  NERVE_INIT_ZERO,
+  /* appended */
+  NERVE_INIT_NORMAL,        /* N(0, sd^2), sd a parameter (0.01) */
+  NERVE_INIT_XAVIER_NORMAL, /* N(0, 2 / (n_in + n_out)) (Glorot normal) */
+  NERVE_INIT_HE_NORMAL,     /* N(0, 2 / n_in) (Kaiming normal, fan in) */
+  NERVE_INIT_CONSTANT,      /* every weight the parameter (0) */
+  NERVE_INIT_ORTHOGONAL     /* gain (1) times a random orthogonal matrix */
 } nerve_init;
 
 /* A layer: a linear map with its parameters, or an activation. Layers are
@@ -162,8 +175,11 @@ typedef struct nerve_layer nerve_layer;
 ** by Xavier from the context's generator and biases zero. Count 1. */
 NERVE_API nerve_status nerve_linear_new(nerve_ctx *ctx, int n_in, int n_out,
                                         nerve_layer **out);
-/* An activation layer of kind k (not NERVE_LINEAR); alpha is used by
-** NERVE_LEAKY_RELU only. It takes any width. Count 1. */
+/* An activation layer of kind k (not NERVE_LINEAR); alpha is the slope of
+** NERVE_LEAKY_RELU, the alpha of NERVE_ELU and the steepness of
+** NERVE_SIGMOID_SYMMETRIC (finite), the drop probability p of
+** NERVE_DROPOUT (0 <= p < 1), unused otherwise. It takes any width.
+** Count 1. */
 NERVE_API nerve_status nerve_act_new(nerve_ctx *ctx, nerve_kind k, float alpha,
                                      nerve_layer **out);
 NERVE_API void nerve_layer_retain(nerve_layer *l);
@@ -188,6 +204,14 @@ NERVE_API nerve_mat nerve_layer_grad_bias(nerve_layer *l);
 ** A no-op for activations. */
 NERVE_API nerve_status nerve_layer_init(nerve_layer *l, nerve_init init,
                                         nerve_rng *r);
+/* The same with the scheme's parameter: sd for NERVE_INIT_NORMAL (finite,
+** >= 0), the value for NERVE_INIT_CONSTANT (finite), the gain for
+** NERVE_INIT_ORTHOGONAL (finite); ignored by the others. nerve_layer_init
+** uses 0.01, 0 and 1. Orthogonal: W (n_in x n_out) has orthonormal
+** columns when n_in >= n_out, else orthonormal rows (Gram-Schmidt on a
+** Gaussian draw, like PyTorch's QR with the signs of R's diagonal). */
+NERVE_API nerve_status nerve_layer_init_with(nerve_layer *l, nerve_init init,
+                                             double param, nerve_rng *r);
 
 /* -------------------------------------------------------------- network */
 
@@ -220,6 +244,14 @@ NERVE_API size_t nerve_net_num_params(const nerve_net *net);
 NERVE_API int nerve_net_param_count(const nerve_net *net);
 NERVE_API nerve_mat nerve_net_param(const nerve_net *net, int i);
 NERVE_API nerve_mat nerve_net_grad(const nerve_net *net, int i);
+
+/* Training or evaluation mode (a new network is in training mode, as in
+** PyTorch). Dropout layers drop only in training mode: each forward then
+** draws a fresh mask from the context's generator (kept for backward),
+** zeroing each element with probability p and scaling the rest by
+** 1 / (1 - p); in evaluation mode they pass their input through. */
+NERVE_API void nerve_net_set_training(nerve_net *net, int on);
+NERVE_API int nerve_net_training(const nerve_net *net);
 
 /* Forward phase on the batch x (B x n_in, any stride). *out receives a
 ** view of the network's output buffer (B x n_out), valid until the next
@@ -313,6 +345,67 @@ NERVE_API float nerve_optim_lr(const nerve_optim *opt);
 NERVE_API void nerve_optim_set_lr(nerve_optim *opt, float lr);
 /* Steps taken so far (Adam's t). */
 NERVE_API long nerve_optim_steps(const nerve_optim *opt);
+
+/* More optimizers; the rules are PyTorch's (stated in optim.c's header).
+** AdamW takes nerve_adam_opts and decouples the decay: p *= 1 - lr * wd
+** before the Adam step, whose g is then the bare gradient.
+** RMSprop: v = alpha v + (1-alpha) g^2, p -= lr g / (sqrt(v) + eps), with
+** optional momentum (a buffer of those steps) and centering (v minus the
+** square of a running mean of g). Adagrad: s += g^2 (s starts at
+** initial_accumulator), p -= lr / (1 + (t-1) lr_decay) g / (sqrt(s) + eps).
+** RPROP is iRPROP- (Igel and Huesken): per-parameter steps that grow by
+** increase while the gradient keeps its sign and shrink by decrease when
+** it flips (then that parameter rests one step); only the sign of the
+** gradient is used, so it is meant for full-batch training. */
+typedef struct nerve_rmsprop_opts {
+  float lr, alpha, eps, weight_decay, momentum;
+  int centered;
+} nerve_rmsprop_opts;
+
+typedef struct nerve_adagrad_opts {
+  float lr, lr_decay, weight_decay, initial_accumulator, eps;
+} nerve_adagrad_opts;
+
+/* FANN's defaults: increase 1.2, decrease 0.5, delta_min 0, delta_max 50,
+** delta_zero 0.1 (the first step size). */
+typedef struct nerve_rprop_opts {
+  float increase, decrease, delta_min, delta_max, delta_zero;
+} nerve_rprop_opts;
+
+NERVE_API nerve_status nerve_adamw_new(nerve_net *net,
+                                       const nerve_adam_opts *o,
+                                       nerve_optim **out);
+NERVE_API nerve_status nerve_rmsprop_new(nerve_net *net,
+                                         const nerve_rmsprop_opts *o,
+                                         nerve_optim **out);
+NERVE_API nerve_status nerve_adagrad_new(nerve_net *net,
+                                         const nerve_adagrad_opts *o,
+                                         nerve_optim **out);
+NERVE_API nerve_status nerve_rprop_new(nerve_net *net,
+                                       const nerve_rprop_opts *o,
+                                       nerve_optim **out);
+/* "sgd", "adam", "adamw", "rmsprop", "adagrad" or "rprop". RPROP has no
+** learning rate: nerve_optim_lr gives 0 and set_lr does nothing. */
+NERVE_API const char *nerve_optim_name(const nerve_optim *opt);
+
+/* Gradient clipping inside the step: when max_norm > 0, every step first
+** scales the gradients of the optimizer's parameters by
+** max_norm / (norm + 1e-6) if that is below 1 (norm: their global L2
+** norm), as PyTorch's clip_grad_norm_. 0 turns it off (the default);
+** NERVE_EARG for a negative or non-finite max_norm. */
+NERVE_API double nerve_optim_clip(const nerve_optim *opt);
+NERVE_API nerve_status nerve_optim_set_clip(nerve_optim *opt, double max_norm);
+
+/* The optimizer's whole state (velocities, moments, RPROP's steps...) as
+** one float vector of nerve_optim_state_size floats, valid while opt
+** lives; with the step count, all a checkpoint needs to resume exactly. */
+NERVE_API size_t nerve_optim_state_size(const nerve_optim *opt);
+NERVE_API float *nerve_optim_state(nerve_optim *opt);
+NERVE_API nerve_status nerve_optim_set_steps(nerve_optim *opt, long t);
+
+/* Clips net's accumulated gradients to global L2 norm max_norm (the rule
+** of nerve_optim_set_clip) and returns their norm before clipping. */
+NERVE_API double nerve_net_clip_grad_norm(nerve_net *net, double max_norm);
 
 /* -------------------------------------------------------------- training */
 

@@ -30,8 +30,8 @@ local _ENV = nil
 local BUILTIN = { mse = true, cross_entropy = true, bce = true }
 
 local OPTIONS = {
-  "batch", "epochs", "loss", "metric", "on_epoch", "optimizer", "progress",
-  "seed", "shuffle", "stop", "validation",
+  "batch", "clip", "epochs", "loss", "metric", "on_epoch", "optimizer",
+  "progress", "schedule", "seed", "shuffle", "stop", "validation",
 }
 local KNOWN = {}
 for _, k in ipairs(OPTIONS) do KNOWN[k] = true end
@@ -310,6 +310,7 @@ local function generic_epoch(run)
     net:backward(xb, g)
     first = first + count
     if first > n then gn = grad_norm_of(net) end
+    if run.clip then net:clip_grad_norm(run.clip) end
     opt:step()
     sum = sum + l * count
   end
@@ -372,7 +373,10 @@ local function fit(net, x, y, opts)
 
   -- counts and switches
   local batch = opts.batch
-  if batch == nil then batch = 32 end
+  if batch == nil then
+    -- RPROP uses only the gradient's sign: full batches by default
+    batch = core_opt and opt.kind == "rprop" and n or 32
+  end
   local b = integer(batch)
   if b == nil or b < 1 then
     fail(2, "option 'batch' must be an integer >= 1, got %s", describe(batch))
@@ -446,6 +450,28 @@ local function fit(net, x, y, opts)
     end
   end
 
+  -- learning-rate schedule and gradient clipping
+  local schedule, rate = opts.schedule, nil
+  if schedule ~= nil then
+    if has_method(schedule, "rate") then
+      rate = function(e) return schedule:rate(e) end
+    elseif is_callable(schedule) then
+      rate = schedule
+    else
+      fail(2, "option 'schedule' must be a schedule (nerve.schedule.*) or a " ..
+        "function(epoch) -> lr, got %s", describe(schedule))
+    end
+    if core_opt and opt.kind == "rprop" then
+      fail(2, "option 'schedule' does not apply to rprop (it has no learning " ..
+        "rate)")
+    end
+  end
+  local clip = opts.clip
+  if clip ~= nil and (type(clip) ~= "number" or not (clip > 0 and clip < huge)) then
+    fail(2, "option 'clip' must be a number > 0 (the largest gradient norm), " ..
+      "got %s", describe(clip))
+  end
+
   -- stop criterion
   local stop = opts.stop
   if stop ~= nil then
@@ -476,11 +502,16 @@ local function fit(net, x, y, opts)
   if not loss_name then
     run = {
       net = net, loss = loss, opt = opt, x = x, y = y, n = n, batch = batch,
-      perm = perm, rng = rng,
+      perm = perm, rng = rng, clip = clip,
     }
   end
   local train_opt = core_opt and opt or nil
   local lua_opt = not core_opt and opt or nil
+
+  -- training mode for the batches (dropout on); validation evaluates;
+  -- the network's mode is put back afterwards
+  local was_training = net:is_training()
+  net:training()
 
   local history, val_history, metric_history = {}, {}, {}
   local report = {
@@ -491,6 +522,14 @@ local function fit(net, x, y, opts)
   local last_print = t0
   for epoch = 1, epochs do
     local sum, gn
+    if rate then
+      local lr = rate(epoch)
+      if type(lr) ~= "number" then
+        error(format("nerve.fit: the schedule returned %s for epoch %d, " ..
+          "expected a number", describe(lr), epoch), 0)
+      end
+      opt.lr = lr
+    end
     if loss_name then
       if perm then perm:shuffle(rng) end
       sum = 0
@@ -498,8 +537,11 @@ local function fit(net, x, y, opts)
       while first <= n do
         local count = min(batch, n - first + 1)
         local l, g = core.train_batch(net, loss_name, x, y, perm, first,
-          count, train_opt)
-        if lua_opt then lua_opt:step() end
+          count, train_opt, clip)
+        if lua_opt then
+          if clip then net:clip_grad_norm(clip) end
+          lua_opt:step()
+        end
         sum = sum + l * count
         gn = g
         first = first + count
@@ -514,7 +556,7 @@ local function fit(net, x, y, opts)
       if loss_name then
         val_loss = core.eval_loss(net, loss_name, x_val, y_val)
       else
-        val_loss = loss:forward(net:forward(x_val), y_val)
+        val_loss = loss:forward(net:predict(x_val), y_val)
       end
     end
     local val_metric
@@ -537,6 +579,7 @@ local function fit(net, x, y, opts)
       epoch = epoch, epochs = epochs, loss = epoch_loss, val_loss = val_loss,
       grad_norm = gn, seconds = now - t0, net = net, optimizer = opt,
       val_metric = val_metric,
+      lr = get(opt, "lr"),
       history = history, val_history = val_history,
     }
 
@@ -560,6 +603,7 @@ local function fit(net, x, y, opts)
       break
     end
   end
+  if not was_training then net:evaluate() end
   report.seconds = core.clock() - t0
   return report
 end

@@ -54,11 +54,17 @@ end
 
 -- Layers ------------------------------------------------------------------
 
-local linear_opts = { init = true }
-local inits = { xavier = true, he = true, uniform = true, zero = true }
+local linear_opts = { init = true, sd = true, value = true, gain = true }
+local inits = { xavier = true, he = true, uniform = true, zero = true,
+  normal = true, xavier_normal = true, he_normal = true, constant = true,
+  orthogonal = true }
+-- the option that carries each parametrised init's number
+local init_param = { normal = "sd", constant = "value", orthogonal = "gain" }
 
 --- nerve.linear(n_in, n_out [, opts]): a fully connected layer.
--- opts.init: "xavier" (default), "he", "uniform" or
+-- opts.init: "xavier" (default), "he", "uniform", "zero", "normal"
+-- (N(0, sd^2), opts.sd = 0.01), "xavier_normal", "he_normal", "constant"
+-- (opts.value = 0), "orthogonal" (opts.gain = 1) or
 -- function(n_in, n_out) -> number, called once per weight. Biases start
 -- at zero.
 function nerve.linear(n_in, n_out, opts)
@@ -66,11 +72,26 @@ function nerve.linear(n_in, n_out, opts)
   local init = opts.init
   if type(init) == "string" and not inits[init] then
     error("nerve.linear: unknown init '" .. init .. "' (expected xavier, he, "
-      .. "uniform, zero or a function)", 2)
+      .. "uniform, zero, normal, xavier_normal, he_normal, constant, "
+      .. "orthogonal or a function)", 2)
+  end
+  for _, key in pairs(init_param) do
+    if opts[key] ~= nil and init_param[init] ~= key then
+      error("nerve.linear: option '" .. key .. "' goes with init = '"
+        .. (key == "sd" and "normal" or key == "value" and "constant"
+          or "orthogonal") .. "'", 2)
+    end
+  end
+  local param = init_param[init] and opts[init_param[init]]
+  if param ~= nil and (type(param) ~= "number" or param ~= param
+      or param == 1 / 0 or param == -1 / 0 or (init == "normal" and param < 0)) then
+    error("nerve.linear: option '" .. init_param[init] .. "' must be a finite "
+      .. "number" .. (init == "normal" and " >= 0" or "") .. ", got "
+      .. tostring(param), 2)
   end
   local layer = core.linear(n_in, n_out)
   if type(init) == "string" then
-    if init ~= "xavier" then layer:init(init) end
+    if init ~= "xavier" then layer:init(init, param) end
   elseif type(init) == "function" then
     local w = layer.weight
     for i = 1, n_in do
@@ -110,6 +131,15 @@ local activations = {
   identity = nerve.identity, linear = false,
 }
 
+-- More layers (lua/nerve/layers.lua), also by name in mlp.
+do
+  local more = require "nerve.layers"
+  nerve.dropout = more.dropout
+  for _, name in ipairs(more.names) do
+    nerve[name], activations[name] = more[name], more[name]
+  end
+end
+
 --- nerve.sequential{ layer, ... }: a network of the layers in order.
 function nerve.sequential(layers)
   if layers ~= nil and type(layers) ~= "table" then
@@ -129,8 +159,11 @@ end
 local function activation(fn, name)
   local make = activations[name]
   if make == nil then
+    local names = {}
+    for k in pairs(activations) do names[#names + 1] = k end
+    sort(names)
     error(fn .. ": unknown activation '" .. tostring(name) .. "' (expected "
-      .. "sigmoid, tanh, relu, leaky_relu, softmax, identity or linear)", 3)
+      .. concat(names, ", ") .. ")", 3)
   end
   return make
 end
@@ -238,6 +271,13 @@ function nerve.adam(net, opts)
     optnumber("nerve.adam", opts, "weight_decay", 0, 0))
 end
 
+-- More optimizers (lua/nerve/optim.lua): adamw, rmsprop, adagrad, rprop.
+do
+  local more = require "nerve.optim"
+  nerve.adamw, nerve.rmsprop = more.adamw, more.rmsprop
+  nerve.adagrad, nerve.rprop = more.adagrad, more.rprop
+end
+
 -- Gradient check ------------------------------------------------------------
 
 --- nerve.gradcheck(net, loss, x, y [, eps]): the largest
@@ -306,6 +346,7 @@ end
 -- Training ----------------------------------------------------------------
 
 nerve.stop = require "nerve.stop"
+nerve.schedule = require "nerve.schedule"
 nerve.fit = require("nerve.fit").fit
 nerve.data = require "nerve.data"
 nerve.metrics = require "nerve.metrics"

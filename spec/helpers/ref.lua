@@ -149,6 +149,69 @@ local acts = {
   relu = function(a) return a > 0 and a or 0 end,
 }
 
+-- erf and erfc in double: the Maclaurin series for |x| < 3 (error below
+-- 1e-13 there), the continued fraction of erfc beyond.
+local function erfc_cf(x) -- x >= 3
+  local f = x
+  for k = 60, 1, -1 do f = x + (k / 2) / f end
+  return math.exp(-x * x) / math.sqrt(math.pi) / f
+end
+
+function ref.erf(x)
+  if math.abs(x) >= 3 then
+    local c = erfc_cf(math.abs(x))
+    return x > 0 and 1 - c or c - 1
+  end
+  local term, sum, n = x, x, 0
+  repeat
+    n = n + 1
+    term = -term * x * x / n
+    local add = term / (2 * n + 1)
+    sum = sum + add
+  until math.abs(add) <= 1e-17 * math.abs(sum)
+  return 2 / math.sqrt(math.pi) * sum
+end
+
+function ref.erfc(x)
+  if x >= 3 then return erfc_cf(x) end
+  if x <= -3 then return 2 - erfc_cf(-x) end
+  return 1 - ref.erf(x)
+end
+
+acts.softplus = function(a)
+  return math.max(a, 0) + math.log(1 + math.exp(-math.abs(a)))
+end
+acts.gelu = function(a) return 0.5 * a * ref.erfc(-a / math.sqrt(2)) end
+
+-- e^x - 1 and tanh without cancellation near 0 (Taylor there)
+local function expm1(x)
+  if math.abs(x) < 1e-5 then return x + x * x / 2 + x * x * x / 6 end
+  return math.exp(x) - 1
+end
+
+local function tanh(x)
+  if math.abs(x) < 1e-5 then return x - x * x * x / 3 end
+  return acts.tanh(x)
+end
+
+-- activations with a parameter: param -> function(a)
+local param_acts = {
+  elu = function(alpha)
+    alpha = alpha or 1
+    return function(a) return a > 0 and a or alpha * expm1(a) end
+  end,
+  sigmoid_symmetric = function(s)
+    s = s or 0.5
+    return function(a) return tanh(s * a) end
+  end,
+}
+
+-- The double-precision function of activation k (with parameter p).
+function ref.activation(k, p)
+  if param_acts[k] then return param_acts[k](p) end
+  return acts[k]
+end
+
 -- Builds the nerve network of a description; linear weights are set to
 -- float32 uniform numbers in [-scale, scale] and biases likewise.
 function ref.build(desc, g, scale)
@@ -160,7 +223,7 @@ function ref.build(desc, g, scale)
     elseif k == "leaky_relu" then
       layers[i] = d[2] and nerve.leaky_relu(d[2]) or nerve.leaky_relu()
     else
-      layers[i] = nerve[k]()
+      layers[i] = nerve[k](d[2])
     end
   end
   local net = nerve.sequential(layers)
@@ -220,6 +283,8 @@ function ref.forward(desc, params, x)
       if k == "leaky_relu" then
         local alpha = d[2] or 0.01
         f = function(a) return a > 0 and a or alpha * a end
+      elseif param_acts[k] then
+        f = param_acts[k](d[2])
       end
       for r = 1, #o do
         n[r] = {}

@@ -46,6 +46,19 @@ typedef struct nerve_kernels {
   /* dx_i = y_i (dy_i - sum_j dy_j y_j) for each of m rows of n floats */
   void (*softmax_bwd)(int m, int n, const float *y, const float *dy,
                       float *dx);
+
+  /* Appended: more activations, as above (y may equal x, dx may equal dy).
+  ** elu: x > 0 ? x : alpha (e^x - 1); softplus: log(1 + e^x);
+  ** gelu: x Phi(x) = x erfc(-x / sqrt 2) / 2 (exact, not the tanh form). */
+  void (*elu)(size_t n, const float *x, float *y, float alpha);
+  void (*softplus)(size_t n, const float *x, float *y);
+  void (*gelu)(size_t n, const float *x, float *y);
+  /* elu'(a) = a > 0 ? 1 : y + alpha; softplus'(a) = sigmoid(a);
+  ** gelu'(a) = Phi(a) + a phi(a) */
+  void (*elu_bwd)(size_t n, const float *a, const float *y, const float *dy,
+                  float *dx, float alpha);
+  void (*softplus_bwd)(size_t n, const float *a, const float *dy, float *dx);
+  void (*gelu_bwd)(size_t n, const float *a, const float *dy, float *dx);
 } nerve_kernels;
 
 /* The scalar reference; always compiled, always selectable. */

@@ -108,6 +108,42 @@ static void softmax_bwd(int m, int n, const float *y, const float *dy,
   }
 }
 
+static void elu(size_t n, const float *x, float *y, float alpha) {
+  for (size_t i = 0; i < n; i++)
+    y[i] = x[i] > 0 ? x[i] : alpha * expm1f(x[i]);
+}
+
+/* max(x, 0) + log1p(e^-|x|): no overflow, no cancellation */
+static void softplus(size_t n, const float *x, float *y) {
+  for (size_t i = 0; i < n; i++)
+    y[i] = (x[i] > 0 ? x[i] : 0.0f) + log1pf(expf(-fabsf(x[i])));
+}
+
+/* erfc keeps the left tail accurate where 1 + erf would cancel */
+static void gelu(size_t n, const float *x, float *y) {
+  for (size_t i = 0; i < n; i++)
+    y[i] = 0.5f * x[i] * erfcf(-x[i] * 0.70710678f);
+}
+
+static void elu_bwd(size_t n, const float *a, const float *y, const float *dy,
+                    float *dx, float alpha) {
+  for (size_t i = 0; i < n; i++)
+    dx[i] = a[i] > 0 ? dy[i] : dy[i] * (y[i] + alpha);
+}
+
+static void softplus_bwd(size_t n, const float *a, const float *dy,
+                         float *dx) {
+  for (size_t i = 0; i < n; i++) dx[i] = dy[i] * sigmoid1(a[i]);
+}
+
+static void gelu_bwd(size_t n, const float *a, const float *dy, float *dx) {
+  for (size_t i = 0; i < n; i++) {
+    float cdf = 0.5f * erfcf(-a[i] * 0.70710678f);
+    float pdf = 0.39894228f * expf(-0.5f * a[i] * a[i]);
+    dx[i] = dy[i] * (cdf + a[i] * pdf);
+  }
+}
+
 void nerve_kernels_ref(nerve_kernels *k) {
   k->name = "scalar";
   k->gemm_nn = gemm_nn;
@@ -124,4 +160,10 @@ void nerve_kernels_ref(nerve_kernels *k) {
   k->relu_bwd = relu_bwd;
   k->leaky_relu_bwd = leaky_relu_bwd;
   k->softmax_bwd = softmax_bwd;
+  k->elu = elu;
+  k->softplus = softplus;
+  k->gelu = gelu;
+  k->elu_bwd = elu_bwd;
+  k->softplus_bwd = softplus_bwd;
+  k->gelu_bwd = gelu_bwd;
 }

@@ -51,6 +51,7 @@ struct nerve_net {
   nerve_buf y;      /* gathered targets of train_batch */
   int rows, cols;   /* shape of the last forward's batch; rows 0: none */
   size_t epoch;     /* bumped whenever a batch buffer moves */
+  int eval;         /* evaluation mode (dropout off); 0: training */
 };
 
 /* A linear layer with zero parameters, without drawing from the rng. */
@@ -80,6 +81,12 @@ void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
 /* Backward from dE/do of the output already in g0; x as in forward. Returns
 ** the buffer holding dE/dx (when want_in). */
 float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in);
+
+/* Dropout (dropout.c): forward of n floats a -> o in net's mode, keeping
+** the mask (0 or 1 / (1 - p) per element) in mask; backward d *= mask. */
+void nerve__dropout_fwd(nerve_net *net, const nerve_layer *l, size_t n,
+                        const float *a, float *o, float *mask);
+void nerve__dropout_bwd(size_t n, const float *mask, float *d);
 
 /* Checks one target row for loss k against an output width c. */
 nerve_status nerve__target_row(nerve_loss k, const float *y, int ycols, int c);

@@ -8,7 +8,8 @@
 #include "internal.h"
 
 static const char *const kind_names[NERVE_KIND_COUNT] = {
-    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "identity"};
+    "linear", "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "identity",
+    "dropout", "elu", "softplus", "gelu", "sigmoid_symmetric"};
 
 const char *nerve_kind_name(nerve_kind k) {
   return (unsigned)k < NERVE_KIND_COUNT ? kind_names[k] : NULL;
@@ -70,13 +71,17 @@ nerve_status nerve_act_new(nerve_ctx *ctx, nerve_kind k, float alpha,
                            nerve_layer **out) {
   if (k <= NERVE_LINEAR || k >= NERVE_KIND_COUNT) return NERVE_EARG;
   if (k == NERVE_LEAKY_RELU && !isfinite(alpha)) return NERVE_EARG;
+  if (k == NERVE_DROPOUT && !(alpha >= 0 && alpha < 1)) return NERVE_EARG;
+  int param = k == NERVE_LEAKY_RELU || k == NERVE_DROPOUT || k == NERVE_ELU ||
+              k == NERVE_SIGMOID_SYMMETRIC;
+  if (param && !isfinite(alpha)) return NERVE_EARG;
   nerve_layer *l = nerve_malloc(ctx, sizeof *l);
   if (!l) return NERVE_ENOMEM;
   memset(l, 0, sizeof *l);
   l->ctx = ctx;
   l->refs = 1;
   l->kind = k;
-  l->alpha = k == NERVE_LEAKY_RELU ? alpha : 0.0f;
+  l->alpha = param ? alpha : 0.0f;
   *out = l;
   return NERVE_OK;
 }
@@ -108,6 +113,12 @@ nerve_mat nerve_layer_grad_bias(nerve_layer *l) {
 }
 
 nerve_status nerve_layer_init(nerve_layer *l, nerve_init init, nerve_rng *r) {
+  if (init > NERVE_INIT_ZERO) /* the appended schemes, defaults */
+    return nerve_layer_init_with(l, init,
+                                 init == NERVE_INIT_NORMAL       ? 0.01
+                                 : init == NERVE_INIT_ORTHOGONAL ? 1
+                                                                 : 0,
+                                 r);
   if ((unsigned)init > NERVE_INIT_ZERO) return NERVE_EARG;
   if (l->kind != NERVE_LINEAR) return NERVE_OK;
   double fi = l->n_in, fo = l->n_out, range = 0;
@@ -115,7 +126,7 @@ nerve_status nerve_layer_init(nerve_layer *l, nerve_init init, nerve_rng *r) {
   case NERVE_INIT_XAVIER: range = sqrt(6.0 / (fi + fo)); break;
   case NERVE_INIT_HE: range = sqrt(6.0 / fi); break;
   case NERVE_INIT_UNIFORM: range = 1.0 / sqrt(fi); break;
-  case NERVE_INIT_ZERO: break;
+  default: break; /* NERVE_INIT_ZERO */
   }
   size_t nw = (size_t)l->n_in * l->n_out;
   for (size_t i = 0; i < nw; i++) /* zero draws nothing from r */

@@ -67,7 +67,9 @@ nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
   w = cols;
   for (int i = 0; i < net->n; i++) {
     w = width_after(net->s[i].l, w);
-    ok &= nerve__buf_prepare(net->ctx, &net->s[i].out, r * w);
+    /* a dropout layer keeps its mask after its output */
+    size_t k = net->s[i].l->kind == NERVE_DROPOUT ? 2 : 1;
+    ok &= nerve__buf_prepare(net->ctx, &net->s[i].out, k * r * w);
   }
   ok &= nerve__buf_prepare(net->ctx, &net->g0, r * maxw);
   ok &= nerve__buf_prepare(net->ctx, &net->g1, r * maxw);
@@ -95,6 +97,13 @@ static void act_fwd(const nerve_kernels *k, const nerve_layer *l, int rows,
   case NERVE_RELU: k->relu(n, a, o); break;
   case NERVE_LEAKY_RELU: k->leaky_relu(n, a, o, l->alpha); break;
   case NERVE_SOFTMAX: k->softmax(rows, w, a, o); break;
+  case NERVE_ELU: k->elu(n, a, o, l->alpha); break;
+  case NERVE_SOFTPLUS: k->softplus(n, a, o); break;
+  case NERVE_GELU: k->gelu(n, a, o); break;
+  case NERVE_SIGMOID_SYMMETRIC: /* FANN's: tanh(s a), on the tanh kernel */
+    for (size_t i = 0; i < n; i++) o[i] = l->alpha * a[i];
+    k->tanh(n, o, o);
+    break;
   default: memcpy(o, a, n * sizeof(float)); break;
   }
 }
@@ -109,6 +118,13 @@ static void act_bwd(const nerve_kernels *k, const nerve_layer *l, int rows,
   case NERVE_RELU: k->relu_bwd(n, a, d, d); break;
   case NERVE_LEAKY_RELU: k->leaky_relu_bwd(n, a, d, d, l->alpha); break;
   case NERVE_SOFTMAX: k->softmax_bwd(rows, w, o, d, d); break;
+  case NERVE_ELU: k->elu_bwd(n, a, o, d, d, l->alpha); break;
+  case NERVE_SOFTPLUS: k->softplus_bwd(n, a, d, d); break;
+  case NERVE_GELU: k->gelu_bwd(n, a, d, d); break;
+  case NERVE_SIGMOID_SYMMETRIC:
+    k->tanh_bwd(n, o, d, d);
+    for (size_t i = 0; i < n; i++) d[i] *= l->alpha;
+    break;
   default: break;
   }
 }
@@ -131,6 +147,9 @@ void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
       k->gemm_nn(rows, l->n_out, l->n_in, in, ld, l->w, l->n_out, o,
                  l->n_out, l->b);
       w = l->n_out;
+    } else if (l->kind == NERVE_DROPOUT) {
+      size_t n = (size_t)rows * w;
+      nerve__dropout_fwd(net, l, n, in, o, o + n);
     } else {
       act_fwd(k, l, rows, w, in, o);
     }
@@ -167,7 +186,10 @@ float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in) {
         copy_rows(net->xin.p, x, ldx, rows, w);
         in = net->xin.p;
       }
-      act_bwd(k, l, rows, w, in, net->s[i].out.p, cur);
+      if (l->kind == NERVE_DROPOUT) {
+        size_t n = (size_t)rows * w;
+        nerve__dropout_bwd(n, net->s[i].out.p + n, cur);
+      } else act_bwd(k, l, rows, w, in, net->s[i].out.p, cur);
     }
   }
   return cur;

@@ -1,0 +1,69 @@
+/*
+** lmode.c - a network's training and evaluation modes (dropout acts only
+** while training), net:predict, and the names of the layers' parameters.
+*/
+#include <string.h>
+
+#include "lnerve.h"
+
+/* The name under which a layer of kind k shows its parameter (the
+** engine's alpha), or NULL when it has none. */
+const char *ln_kind_param(nerve_kind k) {
+  switch (k) {
+  case NERVE_LEAKY_RELU: return "alpha";
+  case NERVE_DROPOUT: return "p";
+  case NERVE_ELU: return "alpha";
+  case NERVE_SIGMOID_SYMMETRIC: return "steepness";
+  default: return NULL;
+  }
+}
+
+/* net:training() / net:evaluate(): set the mode, return the network */
+static int net_training(lua_State *L) {
+  nerve_net_set_training(ln_checknet(L, 1)->net, 1);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int net_evaluate(lua_State *L) {
+  nerve_net_set_training(ln_checknet(L, 1)->net, 0);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int net_is_training(lua_State *L) {
+  lua_pushboolean(L, nerve_net_training(ln_checknet(L, 1)->net));
+  return 1;
+}
+
+/* net:predict(x): forward in evaluation mode whatever the mode is (and
+** leaves the mode as it was); the output is the network's buffer, like
+** forward's. */
+static int net_predict(lua_State *L) {
+  ln_ctx(L);
+  lnet *n = ln_checknet(L, 1);
+  nerve_mat x = ln_checkinput(L, 2, "nerve.predict"), out;
+  int was = nerve_net_training(n->net);
+  nerve_net_set_training(n->net, 0);
+  n->busy = 1;
+  nerve_status s = nerve_net_forward(n->net, &x, &out);
+  n->busy = 0;
+  nerve_net_set_training(n->net, was);
+  if (s == NERVE_ESHAPE || s == NERVE_EARG) {
+    if (nerve_net_count(n->net) == 0)
+      return luaL_error(L, "nerve.predict: the network has no layers");
+    return luaL_error(L, "nerve.predict: input has %d columns, network "
+                         "expects %d", x.cols, nerve_net_n_in(n->net));
+  }
+  if (s != NERVE_OK) return ln_error(L, "nerve.predict", s);
+  ln_pushnetbuf(L, out, 1);
+  return 1;
+}
+
+static const luaL_Reg net_methods[] = {{"training", net_training},
+                                       {"evaluate", net_evaluate},
+                                       {"is_training", net_is_training},
+                                       {"predict", net_predict},
+                                       {NULL, NULL}};
+
+void ln_open_mode(lua_State *L) { ln_add_methods(L, LN_NET, net_methods); }
