@@ -25,6 +25,11 @@ ENGINE_SRC  = $(wildcard src/nerve/*.c) $(wildcard src/kernels/*.c)
 BINDING_SRC = $(wildcard src/l*.c)
 ENGINE_OBJ  = $(ENGINE_SRC:src/%.c=$(BUILD)/obj/%.o)
 BINDING_OBJ = $(BINDING_SRC:src/%.c=$(BUILD)/obj/%.o)
+# The host API and the Lua layer compiled in (nerve_lua.h); the list of
+# lua/nerve/*.lua is read at build time, so new modules are embedded too.
+LUA_SRC     = $(wildcard lua/nerve/*.lua)
+EMBED_OBJ   = $(BUILD)/obj/nerve_lua.o $(BUILD)/obj/gen/nerve_lua_src.o
+VERSION     = $(shell sed -n 's/^\#define NERVE_VERSION "\(.*\)"/\1/p' src/nerve.h)
 HEADERS     = src/nerve.h $(wildcard src/kernels/*.h) $(wildcard src/*.h) \
               $(wildcard src/nerve/*.h)
 
@@ -34,7 +39,7 @@ CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine
 HOST    = $(BUILD)/test_host
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
-        example
+        example examples FORCE
 all: $(CORE) $(LIB)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -47,16 +52,42 @@ $(CORE): $(ENGINE_OBJ) $(BINDING_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(LIB): $(ENGINE_OBJ) $(BINDING_OBJ)
+$(LIB): $(ENGINE_OBJ) $(BINDING_OBJ) $(EMBED_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
+
+# The embedded Lua layer; the list file changes when files come or go.
+$(BUILD)/gen/lua.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LUA_SRC)' | cmp -s - $@ || echo '$(LUA_SRC)' > $@
+
+$(BUILD)/gen/nerve_lua_src.c: tools/embed_lua.lua $(LUA_SRC) $(BUILD)/gen/lua.list
+	$(LUA) tools/embed_lua.lua $@ $(LUA_SRC)
+
+$(BUILD)/obj/gen/nerve_lua_src.o: $(BUILD)/gen/nerve_lua_src.c src/nerve_lua_src.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/nerve.pc: nerve.pc.in src/nerve.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h
 	$(CC) $(CFLAGS_ALL) -Ispec/c $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
 
 $(HOST): spec/host/test_host.c $(LIB)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) -llua5.4 $(LDLIBS) -ldl
+
+# examples/host: a game loop embedding Lua and nerve, and the engine alone
+# (linked without Lua).
+EXAMPLES = $(BUILD)/examples/game $(BUILD)/examples/nolua
+examples: $(EXAMPLES)
+$(BUILD)/examples/game: examples/host/game.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) -llua5.4 $(LDLIBS) -ldl
+$(BUILD)/examples/nolua: examples/host/nolua.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
 
 # ---------------------------------------------------------------- tests
 
@@ -109,17 +140,22 @@ check: deps
 example: deps $(CORE)
 	@./nerve examples/xor.lua
 
-install: $(CORE) $(LIB)
+install: $(CORE) $(LIB) $(BUILD)/nerve.pc
 	install -d $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_CMOD)/nerve/core.so
 	install -m 644 lua/nerve/*.lua $(DESTDIR)$(LUA_LMOD)/nerve/
 	install -m 644 src/nerve.h $(DESTDIR)$(PREFIX)/include/nerve.h
+	install -m 644 src/nerve_lua.h $(DESTDIR)$(PREFIX)/include/nerve_lua.h
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libnerve.a
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(BUILD)/nerve.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/nerve.pc
 
 uninstall:
 	rm -rf $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve
-	rm -f $(DESTDIR)$(PREFIX)/include/nerve.h $(DESTDIR)$(PREFIX)/lib/libnerve.a
+	rm -f $(DESTDIR)$(PREFIX)/include/nerve.h $(DESTDIR)$(PREFIX)/lib/libnerve.a \
+	  $(DESTDIR)$(PREFIX)/include/nerve_lua.h \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/nerve.pc
 
 clean:
 	rm -rf build

@@ -19,6 +19,7 @@ local pcall, require, getmetatable = pcall, require, getmetatable
 local format, concat = string.format, table.concat
 local mtype, huge, sqrt, min = math.type, math.huge, math.sqrt, math.min
 local io = io
+local co_yield, yieldable = coroutine.yield, coroutine.isyieldable
 
 local core = require "nerve.core"
 local stop_mod = require "nerve.stop"
@@ -28,7 +29,7 @@ local BUILTIN = { mse = true, cross_entropy = true, bce = true }
 
 local OPTIONS = {
   "batch", "epochs", "loss", "on_epoch", "optimizer", "progress", "seed",
-  "shuffle", "stop", "validation",
+  "shuffle", "stop", "validation", "yield",
 }
 local KNOWN = {}
 for _, k in ipairs(OPTIONS) do KNOWN[k] = true end
@@ -309,6 +310,7 @@ local function generic_epoch(run)
     if first > n then gn = grad_norm_of(net) end
     opt:step()
     sum = sum + l * count
+    if run.yield then co_yield(run.epoch, first - 1, n, l) end
   end
   return sum, gn
 end
@@ -397,6 +399,16 @@ local function fit(net, x, y, opts)
   if type(progress) ~= "boolean" then
     fail(2, "option 'progress' must be a boolean, got %s", describe(progress))
   end
+  -- yield = true: coroutine.yield(epoch, rows done, rows, batch loss)
+  -- after every batch (and once with epoch 0 when the options are
+  -- checked), for hosts that train a little per frame.
+  local yield = opts.yield
+  if yield ~= nil and type(yield) ~= "boolean" then
+    fail(2, "option 'yield' must be a boolean, got %s", describe(yield))
+  end
+  if yield and not yieldable() then
+    fail(2, "option 'yield' needs fit to run inside a coroutine")
+  end
   local on_epoch = opts.on_epoch
   if on_epoch ~= nil and not is_callable(on_epoch) then
     fail(2, "option 'on_epoch' must be a function, got %s", describe(on_epoch))
@@ -446,7 +458,7 @@ local function fit(net, x, y, opts)
   if not loss_name then
     run = {
       net = net, loss = loss, opt = opt, x = x, y = y, n = n, batch = batch,
-      perm = perm, rng = rng,
+      perm = perm, rng = rng, yield = yield,
     }
   end
   local train_opt = core_opt and opt or nil
@@ -458,6 +470,7 @@ local function fit(net, x, y, opts)
     stopped = "epochs",
   }
   local last_print = t0
+  if yield then co_yield(0, 0, n) end -- checked, ready: nothing ran yet
   for epoch = 1, epochs do
     local sum, gn
     if loss_name then
@@ -472,8 +485,10 @@ local function fit(net, x, y, opts)
         sum = sum + l * count
         gn = g
         first = first + count
+        if yield then co_yield(epoch, first - 1, n, l) end
       end
     else
+      run.epoch = epoch
       sum, gn = generic_epoch(run)
     end
 

@@ -307,5 +307,6 @@ end
 
 nerve.stop = require "nerve.stop"
 nerve.fit = require("nerve.fit").fit
+nerve.trainer = require("nerve.trainer").trainer
 
 return nerve
