@@ -39,7 +39,7 @@ CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine
 HOST    = $(BUILD)/test_host
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
-        example examples FORCE
+        example examples hostexample FORCE
 all: $(CORE) $(LIB)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -121,8 +121,13 @@ spec: $(CORE)
 	@$(RUN) $(LUA) /usr/bin/busted --cpath='$(BUILD)/?.so' -o spec/summary.lua $(BUSTED_ARGS)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST)
-	@$(MAKE) --no-print-directory ctest hosttest spec
+	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST) $(EXAMPLES)
+	@$(MAKE) --no-print-directory ctest hosttest hostexample spec
+
+# The host examples, short: their output is shown, not checked for times.
+hostexample: $(EXAMPLES)
+	@$(RUN) ./$(BUILD)/examples/nolua
+	@$(RUN) ./$(BUILD)/examples/game examples/host/game.lua 90
 
 # The sanitizer build lives in its own folder; the stock lua5.4 is not
 # instrumented, so the runtime is preloaded into it.
