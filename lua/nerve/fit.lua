@@ -317,10 +317,9 @@ end
 
 -- ---------------------------------------------------------------- fit
 
-local function progress_line(state, epochs, last)
-  local val = state.val_loss and format("  val %.6g", state.val_loss) or ""
-  io.stderr:write(format("nerve.fit: epoch %d/%d  loss %.6g%s  %.1fs%s\n",
-    state.epoch, epochs, state.loss, val, state.seconds, last or ""))
+-- A bar on a terminal, plain lines elsewhere (nerve/progress.lua).
+local function progress_line(state, epochs, rows, stopped)
+  require("nerve.progress").show(state, epochs, rows, stopped, io.stderr)
 end
 
 local function fit(net, x, y, opts)
@@ -526,7 +525,7 @@ local function fit(net, x, y, opts)
     if progress and (stopped or epoch == epochs or epoch == 1
         or now - last_print >= 0.5) then
       last_print = now
-      progress_line(state, epochs, stopped and "  (" .. stopped .. ")")
+      progress_line(state, epochs, n, stopped)
     end
     if stopped then
       report.stopped = stopped

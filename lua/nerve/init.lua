@@ -308,5 +308,8 @@ end
 nerve.stop = require "nerve.stop"
 nerve.fit = require("nerve.fit").fit
 nerve.trainer = require("nerve.trainer").trainer
+nerve.plot = require "nerve.plot"
+nerve.help = require("nerve.help").help
+require("nerve.summary").install()
 
 return nerve
