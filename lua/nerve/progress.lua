@@ -62,6 +62,8 @@ end
 function M.show(state, epochs, rows, stopped, f)
   f = f or io.stderr
   if core.isatty(f) then
+    -- the last epoch ends the bar's line even when no criterion fired
+    if not stopped and state.epoch >= epochs then stopped = "epochs" end
     f:write("\r", M.text(state, epochs, rows, stopped, columns() - 1),
       "\27[K", stopped and "\n" or "")
     f:flush()
