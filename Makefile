@@ -39,7 +39,7 @@ CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine
 HOST    = $(BUILD)/test_host
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
-        example examples hostexample FORCE
+        example examples hostexample lint valgrind rockcheck FORCE
 all: $(CORE) $(LIB)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -93,13 +93,14 @@ $(BUILD)/examples/nolua: examples/host/nolua.c $(LIB)
 
 # Installs the Lua 5.4 headers, Busted and LuaUnit from Debian when root,
 # otherwise names the one command that does.
-TEST_PKGS = lua5.4 liblua5.4-dev lua-busted lua-unit
+TEST_PKGS = lua5.4 liblua5.4-dev lua-busted lua-unit lua-check
 deps:
 	@missing=""; \
 	command -v $(LUA) >/dev/null 2>&1 || missing="$$missing lua5.4"; \
 	[ -f $(LUA_INC)/lua.h ] || missing="$$missing liblua5.4-dev"; \
 	[ -f /usr/share/lua/5.4/busted/runner.lua ] || missing="$$missing lua-busted"; \
 	[ -f /usr/share/lua/5.4/luaunit.lua ] || missing="$$missing lua-unit"; \
+	command -v luacheck >/dev/null 2>&1 || missing="$$missing lua-check"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -122,7 +123,11 @@ spec: $(CORE)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST) $(EXAMPLES)
-	@$(MAKE) --no-print-directory ctest hosttest hostexample spec
+	@$(MAKE) --no-print-directory ctest hosttest hostexample spec lint
+
+# luacheck on the Lua layer, the specs and the examples (.luacheckrc).
+lint:
+	@luacheck -q lua spec examples
 
 # The host examples, short: their output is shown, not checked for times.
 hostexample: $(EXAMPLES)
@@ -141,6 +146,22 @@ check: deps
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build/asan ctest hosttest
 	@ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
 	  $(MAKE) --no-print-directory BUILD=build/asan spec
+
+# The host suites under valgrind (it cannot run AVX-512: the AVX2 path).
+valgrind: $(HOST)
+	@NERVE_ISA=avx2 NERVE_HOST_QUICK=1 valgrind -q --error-exitcode=9 \
+	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  ./$(HOST) spec/host
+
+# The rock into a temporary tree, required from a fresh Lua (needs
+# Debian's luarocks).
+ROCK_TREE ?= /tmp/nerve-rock-tree
+rockcheck:
+	@rm -rf $(ROCK_TREE)
+	@luarocks --lua-version 5.4 --tree $(ROCK_TREE) make nerve-$(VERSION)-1.rockspec >/dev/null
+	@eval "$$(luarocks --lua-version 5.4 --tree $(ROCK_TREE) path 2>/dev/null)" && cd / && \
+	  $(LUA) -e 'local n = require "nerve"; assert(package.searchpath("nerve.core", package.cpath):find("$(ROCK_TREE)", 1, true)); assert(#n.mlp{2, 3, 1}:forward{1, 2} == 1); print("rockcheck: nerve " .. n.version .. " from the rock tree")'
+	@rm -rf $(ROCK_TREE)
 
 example: deps $(CORE)
 	@./nerve examples/xor.lua

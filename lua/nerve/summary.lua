@@ -19,7 +19,7 @@ function M.summary(net)
   local total = 0
   for i = 1, #net do
     local layer = net:layer(i)
-    local kind, params, name = layer.kind, 0, nil
+    local kind, params, name = layer.kind, 0
     if kind == "linear" then
       params = layer.n_in * layer.n_out + layer.n_out
       width = layer.n_out

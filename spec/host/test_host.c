@@ -16,6 +16,8 @@
 **                            the bytes left after lua_close
 **   host.silent(fn)          runs fn with stdout and stderr sent to a file;
 **                            returns ok, error, bytes written there
+**   host.cnet, host.cforward, host.isnet: networks across the C API
+**   host.quick               true when NERVE_HOST_QUICK is set (valgrind)
 **
 ** Usage: test_host DIR  (runs the suites listed in main from DIR)
 */
@@ -270,6 +272,9 @@ static int runsuite(const char *dir, const char *file, int *passed) {
   luaL_newlib(L, fns);
   lua_pushstring(L, dir);
   lua_setfield(L, -2, "dir");
+  /* fewer repetitions under valgrind (make valgrind) */
+  lua_pushboolean(L, getenv("NERVE_HOST_QUICK") != NULL);
+  lua_setfield(L, -2, "quick");
   lua_setglobal(L, "host");
   int failed = -1;
   if (luaL_dofile(L, path) != LUA_OK) {
