@@ -39,7 +39,7 @@ CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine
 HOST    = $(BUILD)/test_host
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
-        example examples hostexample lint valgrind rockcheck FORCE
+        example examples hostexample lint valgrind rockcheck installcheck FORCE
 all: $(CORE) $(LIB)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -127,7 +127,7 @@ test: deps
 
 # luacheck on the Lua layer, the specs and the examples (.luacheckrc).
 lint:
-	@luacheck -q lua spec examples
+	@luacheck -qq --no-color lua spec examples && echo "lint: luacheck clean"
 
 # The host examples, short: their output is shown, not checked for times.
 hostexample: $(EXAMPLES)
@@ -162,6 +162,22 @@ rockcheck:
 	@eval "$$(luarocks --lua-version 5.4 --tree $(ROCK_TREE) path 2>/dev/null)" && cd / && \
 	  $(LUA) -e 'local n = require "nerve"; assert(package.searchpath("nerve.core", package.cpath):find("$(ROCK_TREE)", 1, true)); assert(#n.mlp{2, 3, 1}:forward{1, 2} == 1); print("rockcheck: nerve " .. n.version .. " from the rock tree")'
 	@rm -rf $(ROCK_TREE)
+
+# make install into a temporary prefix, then the host examples built
+# from there with pkg-config alone (the engine-only one without Lua).
+INST ?= /tmp/nerve-install
+installcheck: $(CORE) $(LIB) $(BUILD)/nerve.pc
+	@rm -rf $(INST)
+	@$(MAKE) --no-print-directory -s install PREFIX=$(INST) \
+	  LUA_LMOD=$(INST)/share/lua/5.4 LUA_CMOD=$(INST)/lib/lua/5.4 >/dev/null
+	@export PKG_CONFIG_PATH=$(INST)/lib/pkgconfig && \
+	  $(CC) -std=c11 examples/host/nolua.c $$(pkg-config --cflags --libs nerve) \
+	    -o $(INST)/nolua && \
+	  $(CC) -std=c11 examples/host/game.c \
+	    $$(pkg-config --cflags --libs nerve lua5.4) -o $(INST)/game && \
+	  $(INST)/nolua >/dev/null && $(INST)/game examples/host/game.lua 10 >/dev/null
+	@echo "installcheck: headers, libnerve.a and nerve.pc build both host examples"
+	@rm -rf $(INST)
 
 example: deps $(CORE)
 	@./nerve examples/xor.lua
