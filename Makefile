@@ -127,7 +127,7 @@ test: deps
 
 # luacheck on the Lua layer, the specs and the examples (.luacheckrc).
 lint:
-	@luacheck -qq --no-color lua spec examples && echo "lint: luacheck clean"
+	@luacheck -q --no-color lua spec examples
 
 # The host examples, short: their output is shown, not checked for times.
 hostexample: $(EXAMPLES)
