@@ -2,6 +2,7 @@
 -- batches per frame), run inside test_host.
 local lu = require "luaunit"
 local nerve = require "nerve"
+local host = host  -- set by the C host
 
 local M = {}
 
