@@ -10,11 +10,11 @@ local M = {}
 
 -- A training run in a fresh state; returns the trained model's bytes.
 local EPOCHS = host.quick and 4 or 30
-local function training(seed, width)
+local function training(seed, width, rows)
   return string.format([[
     local nerve = require "nerve"
     nerve.seed(%d)
-    local n = 256
+    local n = %d
     local x, y = nerve.matrix(n, 16), nerve.matrix(n, 1)
     for i = 1, n do
       local s = 0
@@ -29,11 +29,12 @@ local function training(seed, width)
     nerve.fit(net, x, y, { optimizer = nerve.adam(net, { lr = 0.01 }),
       batch = 16, epochs = %d, seed = %d })
     return net:serialize()
-  ]], seed, width, EPOCHS, seed)
+  ]], seed, rows or 256, width, EPOCHS, seed)
 end
 
 function M.test_two_states_in_two_threads_train_as_they_do_alone()
-  local a, b = training(1, 64), training(2, 48)
+  -- long enough (about 50 ms each) that the threads surely overlap
+  local a, b = training(1, 64, 1024), training(2, 48, 1024)
   local alone_a = host.run({ a })[1]
   local alone_b = host.run({ b })[1]
   lu.assertTrue(alone_a.ok, alone_a.value)
