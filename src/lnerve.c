@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lnerve.h"
 
@@ -162,6 +163,15 @@ static int l_clock(lua_State *L) {
   return 1;
 }
 
+/* isatty(file): true when the Lua file handle is an open terminal (fit's
+** progress bar draws only there); false for anything else. */
+static int l_isatty(lua_State *L) {
+  luaL_Stream *p = (luaL_Stream *)luaL_testudata(L, 1, LUA_FILEHANDLE);
+  lua_pushboolean(L, p != NULL && p->closef != NULL && p->f != NULL &&
+                         isatty(fileno(p->f)));
+  return 1;
+}
+
 /* -------------------------------------------- generators, permutations */
 
 static int l_rng(lua_State *L) {
@@ -242,7 +252,7 @@ static const luaL_Reg funcs[] = {
     {"seed", l_seed},       {"isa", l_isa},     {"set_isa", l_set_isa},
     {"isa_supported", l_supported},             {"threads", l_threads},
     {"clock", l_clock},     {"rng", l_rng},     {"perm", l_perm},
-    {NULL, NULL}};
+    {"isatty", l_isatty},   {NULL, NULL}};
 
 /* Frees the engine context when the state closes; the registry keeps the
 ** context userdata alive until then, and every engine object made with it

@@ -84,6 +84,8 @@ void ln_open_matrix(lua_State *L);
 /* lnet.c */
 lnet *ln_checknet(lua_State *L, int arg);
 void ln_open_net(lua_State *L);
+void ln_newnet(lua_State *L);
+void ln_adoptlayers(lua_State *L, int idx);
 
 /* ltrain.c */
 void ln_open_train(lua_State *L);

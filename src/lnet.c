@@ -573,3 +573,8 @@ void ln_open_net(lua_State *L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   luaL_setfuncs(L, funcs, 1);
 }
+
+/* For nerve_lua_pushnet (nerve_lua.c): a closed network userdata, and the
+** wrapping of its layers once it holds an engine network. */
+void ln_newnet(lua_State *L) { newnet(L); }
+void ln_adoptlayers(lua_State *L, int idx) { adoptlayers(L, idx); }

@@ -22,6 +22,7 @@ local pcall, require, getmetatable = pcall, require, getmetatable
 local format, concat = string.format, table.concat
 local mtype, huge, sqrt, min = math.type, math.huge, math.sqrt, math.min
 local io = io
+local co_yield, yieldable = coroutine.yield, coroutine.isyieldable
 
 local core = require "nerve.core"
 local stop_mod = require "nerve.stop"
@@ -31,7 +32,7 @@ local BUILTIN = { mse = true, cross_entropy = true, bce = true }
 
 local OPTIONS = {
   "batch", "clip", "epochs", "loss", "metric", "on_epoch", "optimizer",
-  "progress", "schedule", "seed", "shuffle", "stop", "validation",
+  "progress", "schedule", "seed", "shuffle", "stop", "validation", "yield",
 }
 local KNOWN = {}
 for _, k in ipairs(OPTIONS) do KNOWN[k] = true end
@@ -313,19 +314,16 @@ local function generic_epoch(run)
     if run.clip then net:clip_grad_norm(run.clip) end
     opt:step()
     sum = sum + l * count
+    if run.yield then co_yield(run.epoch, first - 1, n, l) end
   end
   return sum, gn
 end
 
 -- ---------------------------------------------------------------- fit
 
-local function progress_line(state, epochs, last)
-  local val = state.val_loss and format("  val %.6g", state.val_loss) or ""
-  if state.val_metric then
-    val = val .. format("  metric %.6g", state.val_metric)
-  end
-  io.stderr:write(format("nerve.fit: epoch %d/%d  loss %.6g%s  %.1fs%s\n",
-    state.epoch, epochs, state.loss, val, state.seconds, last or ""))
+-- A bar on a terminal, plain lines elsewhere (nerve/progress.lua).
+local function progress_line(state, epochs, rows, stopped)
+  require("nerve.progress").show(state, epochs, rows, stopped, io.stderr)
 end
 
 local function fit(net, x, y, opts)
@@ -406,6 +404,16 @@ local function fit(net, x, y, opts)
   if progress == nil then progress = false end
   if type(progress) ~= "boolean" then
     fail(2, "option 'progress' must be a boolean, got %s", describe(progress))
+  end
+  -- yield = true: coroutine.yield(epoch, rows done, rows, batch loss)
+  -- after every batch (and once with epoch 0 when the options are
+  -- checked), for hosts that train a little per frame.
+  local yield = opts.yield
+  if yield ~= nil and type(yield) ~= "boolean" then
+    fail(2, "option 'yield' must be a boolean, got %s", describe(yield))
+  end
+  if yield and not yieldable() then
+    fail(2, "option 'yield' needs fit to run inside a coroutine")
   end
   local on_epoch = opts.on_epoch
   if on_epoch ~= nil and not is_callable(on_epoch) then
@@ -502,7 +510,7 @@ local function fit(net, x, y, opts)
   if not loss_name then
     run = {
       net = net, loss = loss, opt = opt, x = x, y = y, n = n, batch = batch,
-      perm = perm, rng = rng, clip = clip,
+      perm = perm, rng = rng, clip = clip, yield = yield,
     }
   end
   local train_opt = core_opt and opt or nil
@@ -520,6 +528,7 @@ local function fit(net, x, y, opts)
     val_metric_history = metric ~= nil and metric_history or nil,
   }
   local last_print = t0
+  if yield then co_yield(0, 0, n) end -- checked, ready: nothing ran yet
   for epoch = 1, epochs do
     local sum, gn
     if rate then
@@ -545,8 +554,10 @@ local function fit(net, x, y, opts)
         sum = sum + l * count
         gn = g
         first = first + count
+        if yield then co_yield(epoch, first - 1, n, l) end
       end
     else
+      run.epoch = epoch
       sum, gn = generic_epoch(run)
     end
 
@@ -596,7 +607,7 @@ local function fit(net, x, y, opts)
     if progress and (stopped or epoch == epochs or epoch == 1
         or now - last_print >= 0.5) then
       last_print = now
-      progress_line(state, epochs, stopped and "  (" .. stopped .. ")")
+      progress_line(state, epochs, n, stopped)
     end
     if stopped then
       report.stopped = stopped

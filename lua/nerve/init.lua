@@ -350,5 +350,9 @@ nerve.schedule = require "nerve.schedule"
 nerve.fit = require("nerve.fit").fit
 nerve.data = require "nerve.data"
 nerve.metrics = require "nerve.metrics"
+nerve.trainer = require("nerve.trainer").trainer
+nerve.plot = require "nerve.plot"
+nerve.help = require("nerve.help").help
+require("nerve.summary").install()
 
 return nerve

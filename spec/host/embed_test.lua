@@ -1,5 +1,6 @@
--- LuaUnit suite run inside test_host's own lua_State (nerve.core linked
--- statically and preloaded). Returns passed, failed to the host.
+-- LuaUnit suite run inside test_host's own lua_State (nerve opened with
+-- nerve_lua_open: the C core and the Lua layer come from the library).
+-- Returns passed, failed to the host.
 local lu = require "luaunit"
 local nerve = require "nerve"
 local host = host  -- set by the C host
@@ -10,6 +11,17 @@ function M.test_core_comes_from_the_preload()
   lu.assertEquals(package.cpath, "")
   lu.assertIsTable(package.loaded["nerve.core"])
   lu.assertIsString(nerve.version)
+end
+
+function M.test_the_lua_layer_is_compiled_into_the_library()
+  -- the host's path holds only the system's LuaUnit, not the source tree
+  lu.assertEquals(package.path, "/usr/share/lua/5.4/?.lua")
+  for _, name in ipairs{ "nerve", "nerve.fit", "nerve.stop" } do
+    lu.assertIsFunction(package.preload[name], name)
+  end
+  lu.assertEquals(debug.getinfo(nerve.mlp, "S").source, "@nerve/init.lua")
+  -- no global is set by opening or requiring
+  lu.assertNil(rawget(_G, "nerve"))
 end
 
 function M.test_xor_trains_inside_the_host()
