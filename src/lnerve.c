@@ -18,6 +18,9 @@ static const char anchors_key = 'a';
 ** keeps the allocator hook on the running thread (coroutines). */
 lctx *ln_ctx(lua_State *L) {
   lctx *c = (lctx *)lua_touserdata(L, lua_upvalueindex(1));
+  /* only a finalizer older than the module can run after the context's
+  ** own one, while the state closes */
+  if (c->ctx == NULL) luaL_error(L, "nerve: the Lua state is closing");
   c->L = L;
   return c;
 }
@@ -53,9 +56,16 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   if (ptr != NULL || nsize > (size_t)LUA_MAXINTEGER || !lua_checkstack(L, 4))
     return NULL;
+  /* No collection step, hence no finalizer, runs inside an engine call:
+  ** Lua code there could close or resize the very network the engine is
+  ** working on. The debt is paid at the next allocation outside. */
+  int running = lua_gc(L, LUA_GCISRUNNING) == 1;
+  if (running) lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, newblock);
   lua_pushinteger(L, (lua_Integer)nsize);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  int r = lua_pcall(L, 1, 1, 0);
+  if (running) lua_gc(L, LUA_GCRESTART);
+  if (r != LUA_OK) {
     lua_pop(L, 1);
     return NULL;
   }

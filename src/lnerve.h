@@ -38,6 +38,7 @@ typedef struct lmat {
   int kind;
   size_t epoch;    /* LM_NETBUF: nerve_net_buffer_epoch when made */
   struct lnet *net; /* LM_NETBUF: the network (user value keeps it) */
+  struct llayer *layer; /* LM_VIEW of a layer's storage: the layer */
 } lmat;
 
 typedef struct llayer {

@@ -84,7 +84,9 @@ static const char *lossfn(nerve_loss k, int backward) {
 ** (also callable as core.loss_forward(name, yhat, y)). */
 static int l_loss_forward(lua_State *L) {
   nerve_loss k = checkloss(L, 1);
-  nerve_mat *yhat = ln_checkmat(L, 2), *y = checktargets(L, 3);
+  ln_checkmat(L, 2);
+  nerve_mat *y = checktargets(L, 3); /* may allocate: before yhat */
+  nerve_mat *yhat = ln_checkmat(L, 2);
   double e;
   nerve_status s = nerve_loss_check(k, yhat, y);
   if (s == NERVE_OK) s = nerve_loss_forward(k, yhat, y, &e);
@@ -95,10 +97,14 @@ static int l_loss_forward(lua_State *L) {
 
 static int l_loss_backward(lua_State *L) {
   nerve_loss k = checkloss(L, 1);
-  nerve_mat *yhat = ln_checkmat(L, 2), *y = checktargets(L, 3);
+  ln_checkmat(L, 2);
+  nerve_mat *y = checktargets(L, 3); /* may allocate: before yhat */
+  nerve_mat *yhat = ln_checkmat(L, 2);
   nerve_status s = nerve_loss_check(k, yhat, y);
   if (s != NERVE_OK) return targeterror(L, lossfn(k, 1), k, s, yhat, y);
   lmat *g = ln_newmat(L, yhat->rows, yhat->cols);
+  yhat = ln_checkmat(L, 2); /* again: the allocation may run finalizers */
+  y = ln_checkmat(L, 3);
   s = nerve_loss_backward(k, yhat, y, &g->m);
   if (s != NERVE_OK) return targeterror(L, lossfn(k, 1), k, s, yhat, y);
   return 1;
@@ -140,7 +146,10 @@ static int l_sgd(lua_State *L) {
   opts.nesterov = lua_toboolean(L, 4);
   opts.weight_decay = checkrate(L, 5, "weight_decay");
   loptim *o = newoptim(L, 0);
+  n = ln_checknet(L, 1); /* newoptim may have run finalizers */
+  n->busy = 1;
   nerve_status s = nerve_sgd_new(n->net, &opts, &o->opt);
+  n->busy = 0;
   if (s != NERVE_OK) return ln_error(L, "nerve.sgd", s);
   return 1;
 }
@@ -158,7 +167,10 @@ static int l_adam(lua_State *L) {
   luaL_argcheck(L, opts.beta1 < 1, 3, "beta1 must be < 1");
   luaL_argcheck(L, opts.beta2 < 1, 4, "beta2 must be < 1");
   loptim *o = newoptim(L, 1);
+  n = ln_checknet(L, 1);
+  n->busy = 1;
   nerve_status s = nerve_adam_new(n->net, &opts, &o->opt);
+  n->busy = 0;
   if (s != NERVE_OK) return ln_error(L, "nerve.adam", s);
   return 1;
 }
@@ -179,9 +191,11 @@ static int optim_step(lua_State *L) {
 
 static int optim_gc(lua_State *L) {
   loptim *o = (loptim *)luaL_checkudata(L, 1, LN_OPTIM);
-  ln_ctx(L);
-  nerve_optim_free(o->opt);
-  o->opt = NULL;
+  if (o->opt) {
+    ln_ctx(L);
+    nerve_optim_free(o->opt);
+    o->opt = NULL;
+  }
   return 0;
 }
 
@@ -226,8 +240,9 @@ static int optim_tostring(lua_State *L) {
 ** x and y when perm is nil). */
 static int l_train_batch(lua_State *L) {
   ln_ctx(L);
+  ln_checknet(L, 1);
+  nerve_loss k = checkloss(L, 2); /* may run Lua code (__index): first */
   lnet *n = ln_checknet(L, 1);
-  nerve_loss k = checkloss(L, 2);
   nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
   lperm *p = lua_isnil(L, 5) ? NULL : (lperm *)luaL_checkudata(L, 5, LN_PERM);
   lua_Integer first = luaL_checkinteger(L, 6), count = luaL_checkinteger(L, 7);
@@ -262,8 +277,9 @@ static int l_train_batch(lua_State *L) {
 /* Mean loss over all rows of x, y, forward in chunks of rows. */
 static int l_eval_loss(lua_State *L) {
   ln_ctx(L);
+  ln_checknet(L, 1);
+  nerve_loss k = checkloss(L, 2); /* may run Lua code (__index): first */
   lnet *n = ln_checknet(L, 1);
-  nerve_loss k = checkloss(L, 2);
   nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
   if (x->rows != y->rows)
     return luaL_error(L, "nerve.fit: validation x has %d rows, targets %d",
