@@ -265,6 +265,10 @@ static int l_train_batch(lua_State *L) {
                       x->cols, nerve_net_n_in(n->net));
   if (s == NERVE_EARG && nerve_net_count(n->net) == 0)
     return luaL_error(L, "nerve.fit: the network has no layers");
+  int r, c;
+  if (s == NERVE_ENAN && nerve_mat_nonfinite(x, &r, &c))
+    return luaL_error(L, "nerve.fit: x has NaN or infinity at row %d, column "
+                         "%d", r + 1, c + 1);
   if (s != NERVE_OK) {
     nerve_mat yhat = {NULL, y->rows, nerve_net_n_out(n->net), 0};
     return targeterror(L, "nerve.fit", k, s, &yhat, y);
@@ -352,6 +356,47 @@ static int l_accuracy(lua_State *L) {
   return 1;
 }
 
+/* perm, dropped = core.finite_rows(x [, y]): the rows of x (and y) that
+** hold only finite numbers, as a permutation in row order, and how many
+** rows were left out; nil, 0 when every row is finite. */
+static int l_finite_rows(lua_State *L) {
+  nerve_mat *x = ln_checkmat(L, 1);
+  nerve_mat *y = lua_isnoneornil(L, 2) ? NULL : ln_checkmat(L, 2);
+  if (y && y->rows != x->rows)
+    return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
+                      y->rows);
+  int rows = x->rows, bad = 0;
+  lperm *p = (lperm *)lua_newuserdatauv(
+      L, sizeof(lperm) + (size_t)(rows - 1) * sizeof(int32_t), 0);
+  p->n = 0;
+  luaL_setmetatable(L, LN_PERM);
+  x = ln_checkmat(L, 1); /* again: the allocation may run finalizers */
+  if (y) y = ln_checkmat(L, 2);
+  for (int i = 0; i < rows; i++) {
+    nerve_mat xr = {x->data + (size_t)i * x->stride, 1, x->cols, x->cols};
+    int ok = !nerve_mat_nonfinite(&xr, NULL, NULL);
+    if (ok && y) {
+      nerve_mat yr = {y->data + (size_t)i * y->stride, 1, y->cols, y->cols};
+      ok = !nerve_mat_nonfinite(&yr, NULL, NULL);
+    }
+    if (ok) p->idx[p->n++] = i;
+    else bad++;
+  }
+  if (bad == 0) lua_pushnil(L);
+  else lua_pushvalue(L, -1);
+  lua_pushinteger(L, bad);
+  return 2;
+}
+
+/* row, col = core.nonfinite(m): the first NaN or infinity, or nil. */
+static int l_nonfinite(lua_State *L) {
+  int r, c;
+  if (!nerve_mat_nonfinite(ln_checkmat(L, 1), &r, &c)) return 0;
+  lua_pushinteger(L, r + 1);
+  lua_pushinteger(L, c + 1);
+  return 2;
+}
+
 static const luaL_Reg optim_meta[] = {{"__gc", optim_gc},
                                       {"__index", optim_index},
                                       {"__newindex", optim_newindex},
@@ -367,6 +412,8 @@ static const luaL_Reg funcs[] = {{"loss_forward", l_loss_forward},
                                  {"train_batch", l_train_batch},
                                  {"eval_loss", l_eval_loss},
                                  {"accuracy", l_accuracy},
+                                 {"finite_rows", l_finite_rows},
+                                 {"nonfinite", l_nonfinite},
                                  {NULL, NULL}};
 
 void ln_open_train(lua_State *L) {
