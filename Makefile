@@ -30,8 +30,9 @@ HEADERS     = src/nerve.h $(wildcard src/kernels/*.h) $(wildcard src/*.h) \
 
 CORE    = $(BUILD)/nerve/core.so
 LIB     = $(BUILD)/libnerve.a
-CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine
+CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine $(BUILD)/test_reliab
 HOST    = $(BUILD)/test_host
+OOM     = $(BUILD)/test_oom
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
         example fuzz fuzz-deps fuzz-build fuzz-corpus
@@ -56,6 +57,9 @@ $(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h
 	$(CC) $(CFLAGS_ALL) -Ispec/c $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
 
 $(HOST): spec/host/test_host.c $(LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) -llua5.4 $(LDLIBS) -ldl
+
+$(OOM): spec/host/test_oom.c $(LIB)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) -llua5.4 $(LDLIBS) -ldl
 
 # ---------------------------------------------------------------- tests
@@ -83,14 +87,15 @@ deps:
 ctest: $(CTESTS)
 	@for t in $(CTESTS); do $(RUN) ./$$t || exit 1; done
 
-hosttest: $(HOST)
+hosttest: $(HOST) $(OOM)
 	@$(RUN) ./$(HOST) spec/host
+	@$(RUN) ./$(OOM) spec/host
 
 spec: $(CORE)
 	@$(RUN) $(LUA) /usr/bin/busted --cpath='$(BUILD)/?.so' -o spec/summary.lua $(BUSTED_ARGS)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST)
+	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST) $(OOM)
 	@$(MAKE) --no-print-directory ctest hosttest spec
 
 # The sanitizer build lives in its own folder; the stock lua5.4 is not
@@ -101,10 +106,12 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" all build/asan/test_kernels \
-	  build/asan/test_engine build/asan/test_host
+	  build/asan/test_engine build/asan/test_reliab build/asan/test_host \
+	  build/asan/test_oom
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build/asan ctest hosttest
 	@ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
 	  $(MAKE) --no-print-directory BUILD=build/asan spec
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SHORT)
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer harnesses under ASan+UBSan, built with clang into build/fuzz. A

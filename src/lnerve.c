@@ -42,10 +42,12 @@ static int newblock(lua_State *L) {
 ** runs protected: a memory error becomes NULL, never a longjmp through
 ** the engine. Freeing only drops the anchor. */
 static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  lua_State *L = ((lctx *)ud)->L;
-  (void)osize;
+  lctx *c = (lctx *)ud;
+  lua_State *L = c->L;
   if (nsize == 0) {
     if (ptr) {
+      c->blocks--;
+      c->bytes -= osize; /* the engine gives the original size back */
       lua_rawgetp(L, LUA_REGISTRYINDEX, &anchors_key);
       lua_pushlightuserdata(L, ptr);
       lua_pushnil(L);
@@ -71,6 +73,8 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   void *p = lua_touserdata(L, -1);
   lua_pop(L, 1);
+  c->blocks++;
+  c->bytes += nsize;
   return p;
 }
 
@@ -165,6 +169,15 @@ static int l_threads(lua_State *L) {
   return 1;
 }
 
+/* bytes, blocks = core.memory(): engine memory held now (the context
+** itself is one block), for leak checks. */
+static int l_memory(lua_State *L) {
+  lctx *c = ln_ctx(L);
+  lua_pushinteger(L, (lua_Integer)c->bytes);
+  lua_pushinteger(L, (lua_Integer)c->blocks);
+  return 2;
+}
+
 static int l_clock(lua_State *L) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -252,6 +265,7 @@ static const luaL_Reg funcs[] = {
     {"seed", l_seed},       {"isa", l_isa},     {"set_isa", l_set_isa},
     {"isa_supported", l_supported},             {"threads", l_threads},
     {"clock", l_clock},     {"rng", l_rng},     {"perm", l_perm},
+    {"memory", l_memory},
     {NULL, NULL}};
 
 /* Frees the engine context when the state closes; the registry keeps the
@@ -292,6 +306,7 @@ static lctx *getcontext(lua_State *L) {
   lctx *c = (lctx *)lua_newuserdatauv(L, sizeof(lctx), 0);
   c->ctx = NULL;
   c->L = L;
+  c->blocks = c->bytes = 0;
   lua_newtable(L);
   lua_pushcfunction(L, ctx_gc);
   lua_setfield(L, -2, "__gc");

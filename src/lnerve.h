@@ -25,6 +25,7 @@
 typedef struct lctx {
   nerve_ctx *ctx;
   lua_State *L;
+  size_t blocks, bytes; /* engine memory now held (core.memory) */
 } lctx;
 
 /* How a matrix userdata holds its storage. */
