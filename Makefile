@@ -35,12 +35,15 @@ HEADERS     = src/nerve.h $(wildcard src/kernels/*.h) $(wildcard src/*.h) \
 
 CORE    = $(BUILD)/nerve/core.so
 LIB     = $(BUILD)/libnerve.a
-CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine $(BUILD)/test_data
+CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine $(BUILD)/test_data \
+          $(BUILD)/test_reliab
 HOST    = $(BUILD)/test_host
+OOM     = $(BUILD)/test_oom
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
         example mnist-data mnist-verify bench-fann examples hostexample lint \
-        valgrind rockcheck installcheck FORCE
+        valgrind rockcheck installcheck FORCE \
+        fuzz fuzz-deps fuzz-build fuzz-corpus
 all: $(CORE) $(LIB)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -89,6 +92,8 @@ $(BUILD)/examples/game: examples/host/game.c $(LIB)
 $(BUILD)/examples/nolua: examples/host/nolua.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
+$(OOM): spec/host/test_oom.c $(LIB)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(LIB) $(LDFLAGS) -llua5.4 $(LDLIBS) -ldl
 
 # ---------------------------------------------------------------- tests
 
@@ -117,14 +122,15 @@ deps:
 ctest: $(CTESTS)
 	@for t in $(CTESTS); do $(RUN) ./$$t || exit 1; done
 
-hosttest: $(HOST)
+hosttest: $(HOST) $(OOM)
 	@$(RUN) ./$(HOST) spec/host
+	@$(RUN) ./$(OOM) spec/host
 
 spec: $(CORE)
 	@$(RUN) $(LUA) /usr/bin/busted --cpath='$(BUILD)/?.so' -o spec/summary.lua $(BUSTED_ARGS)
 
 test: deps
-	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST) $(EXAMPLES)
+	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST) $(OOM) $(EXAMPLES)
 	@$(MAKE) --no-print-directory ctest hosttest hostexample spec lint
 
 # luacheck on the Lua layer, the specs and the examples (.luacheckrc).
@@ -144,10 +150,59 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" all build/asan/test_kernels \
-	  build/asan/test_engine build/asan/test_data build/asan/test_host
+	  build/asan/test_engine build/asan/test_data build/asan/test_reliab \
+	  build/asan/test_host build/asan/test_oom
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build/asan ctest hosttest
 	@ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
 	  $(MAKE) --no-print-directory BUILD=build/asan spec
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SHORT)
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer harnesses under ASan+UBSan, built with clang into build/fuzz. A
+# harness is one file, fuzz/fuzz_NAME.c (LLVMFuzzerTestOneInput), with its
+# seeds in fuzz/corpus/NAME/; the wildcard finds it, and FUZZ_LIBS_NAME
+# adds libraries it alone needs. `make fuzz` runs each for FUZZ_SECONDS;
+# `make check` runs each for FUZZ_SHORT (replaying the whole corpus, every
+# former crash included).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SHORT   ?= 5
+FUZZ_NAMES    = $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all \
+                -fno-omit-frame-pointer
+FUZZ_PKGS     = clang libclang-rt-14-dev
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB)
+	$(CC) $(CFLAGS_ALL) -Ifuzz -fsanitize=fuzzer $< -o $@ $(LIB) \
+	  $(LDFLAGS) -llua5.4 $(FUZZ_LIBS_$*) $(LDLIBS) -ldl
+
+# The same harnesses without libFuzzer: replay_NAME FILE|DIR...
+$(BUILD)/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(LIB)
+	$(CC) $(CFLAGS_ALL) -Ifuzz $< fuzz/replay.c -o $@ $(LIB) \
+	  $(LDFLAGS) -llua5.4 $(FUZZ_LIBS_$*) $(LDLIBS) -ldl
+
+fuzz-deps:
+	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1 || \
+	    ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a \
+	      >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq $(FUZZ_PKGS)) >/dev/null || exit 1; \
+	  else echo "missing: run sudo apt-get install -y $(FUZZ_PKGS)"; exit 1; fi; \
+	fi
+
+fuzz-build: deps fuzz-deps
+	@$(MAKE) --no-print-directory CC=$(FUZZ_CC) BUILD=build/fuzz \
+	  OPT="-O1 -g" SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" \
+	  LDFLAGS="$(FUZZ_SAN)" $(FUZZ_NAMES:%=build/fuzz/fuzz_%)
+
+fuzz: fuzz-build
+	@fuzz/run.sh $(FUZZ_SECONDS) build/fuzz $(FUZZ_NAMES)
+
+# Regenerates the valid-model seeds (fuzz/corpus/model/valid-*.nrv).
+fuzz-corpus: $(CORE)
+	@LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='$(BUILD)/?.so;;' \
+	  $(LUA) fuzz/make_corpus.lua fuzz/corpus
 
 # The host suites under valgrind (it cannot run AVX-512: the AVX2 path).
 valgrind: $(HOST)

@@ -28,6 +28,7 @@ lmat *ln_newmat(lua_State *L, int rows, int cols) {
   u->kind = LM_OWN;
   u->epoch = 0;
   u->net = NULL;
+  u->layer = NULL;
   memset(u->m.data, 0, n * sizeof(float));
   luaL_setmetatable(L, LN_MATRIX);
   return u;
@@ -41,6 +42,7 @@ void ln_pushview(lua_State *L, nerve_mat m, int owner) {
   u->kind = LM_VIEW;
   u->epoch = 0;
   u->net = NULL;
+  u->layer = (llayer *)luaL_testudata(L, owner, LN_LAYER);
   lua_pushvalue(L, owner);
   lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, LN_MATRIX);
@@ -50,11 +52,15 @@ void ln_pushview(lua_State *L, nerve_mat m, int owner) {
 void ln_pushnetbuf(lua_State *L, nerve_mat m, int netidx) {
   netidx = lua_absindex(L, netidx);
   lnet *n = (lnet *)lua_touserdata(L, netidx);
+  /* read before allocating: a finalizer run by the allocation may move
+  ** the buffers (the view is then stale, as it should be) or close n */
+  size_t epoch = nerve_net_buffer_epoch(n->net);
   lmat *u = (lmat *)lua_newuserdatauv(L, sizeof(lmat), 1);
   u->m = m;
   u->kind = LM_NETBUF;
   u->net = n;
-  u->epoch = nerve_net_buffer_epoch(n->net);
+  u->epoch = epoch;
+  u->layer = NULL;
   lua_pushvalue(L, netidx);
   lua_setiuservalue(L, -2, 1);
   luaL_setmetatable(L, LN_MATRIX);
@@ -69,6 +75,8 @@ nerve_mat *ln_tomat(lua_State *L, int arg) {
     luaL_error(L, "nerve.Matrix: this view of a network buffer is stale "
                   "(the network was closed or its buffers grew); "
                   "use :copy() to keep results");
+  if (u && u->layer && u->layer->l == NULL)
+    luaL_error(L, "nerve.Matrix: this view's layer was collected");
   return u ? &u->m : NULL;
 }
 
@@ -186,11 +194,14 @@ static int m_set(lua_State *L) {
   return 1;
 }
 
+/* Functions that allocate while reading a matrix fetch it again after
+** each allocation: a finalizer run by it may have made a view stale. */
 static int m_totable(lua_State *L) {
   nerve_mat *m = ln_checkmat(L, 1);
   lua_createtable(L, m->rows, 0);
   for (int i = 0; i < m->rows; i++) {
     lua_createtable(L, m->cols, 0);
+    m = ln_checkmat(L, 1);
     const float *r = m->data + (size_t)i * m->stride;
     for (int j = 0; j < m->cols; j++) {
       lua_pushnumber(L, r[j]);
@@ -204,6 +215,7 @@ static int m_totable(lua_State *L) {
 static int m_copy(lua_State *L) {
   nerve_mat m = *ln_checkmat(L, 1);
   lmat *u = ln_newmat(L, m.rows, m.cols);
+  m = *ln_checkmat(L, 1);
   for (int i = 0; i < m.rows; i++)
     memcpy(u->m.data + (size_t)i * m.cols, m.data + (size_t)i * m.stride,
            (size_t)m.cols * sizeof(float));
@@ -264,6 +276,7 @@ static int m_tostring(lua_State *L) {
         j = m->cols - C / 2;
       }
       char s[32];
+      m = ln_checkmat(L, 1);
       snprintf(s, sizeof s, " %10.4g", (double)m->data[(size_t)i * m->stride + j]);
       luaL_addstring(&b, s);
     }

@@ -19,6 +19,9 @@ static const char anchors_key = 'a';
 ** keeps the allocator hook on the running thread (coroutines). */
 lctx *ln_ctx(lua_State *L) {
   lctx *c = (lctx *)lua_touserdata(L, lua_upvalueindex(1));
+  /* only a finalizer older than the module can run after the context's
+  ** own one, while the state closes */
+  if (c->ctx == NULL) luaL_error(L, "nerve: the Lua state is closing");
   c->L = L;
   return c;
 }
@@ -40,10 +43,12 @@ static int newblock(lua_State *L) {
 ** runs protected: a memory error becomes NULL, never a longjmp through
 ** the engine. Freeing only drops the anchor. */
 static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
-  lua_State *L = ((lctx *)ud)->L;
-  (void)osize;
+  lctx *c = (lctx *)ud;
+  lua_State *L = c->L;
   if (nsize == 0) {
     if (ptr) {
+      c->blocks--;
+      c->bytes -= osize; /* the engine gives the original size back */
       lua_rawgetp(L, LUA_REGISTRYINDEX, &anchors_key);
       lua_pushlightuserdata(L, ptr);
       lua_pushnil(L);
@@ -54,14 +59,23 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   if (ptr != NULL || nsize > (size_t)LUA_MAXINTEGER || !lua_checkstack(L, 4))
     return NULL;
+  /* No collection step, hence no finalizer, runs inside an engine call:
+  ** Lua code there could close or resize the very network the engine is
+  ** working on. The debt is paid at the next allocation outside. */
+  int running = lua_gc(L, LUA_GCISRUNNING) == 1;
+  if (running) lua_gc(L, LUA_GCSTOP);
   lua_pushcfunction(L, newblock);
   lua_pushinteger(L, (lua_Integer)nsize);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+  int r = lua_pcall(L, 1, 1, 0);
+  if (running) lua_gc(L, LUA_GCRESTART);
+  if (r != LUA_OK) {
     lua_pop(L, 1);
     return NULL;
   }
   void *p = lua_touserdata(L, -1);
   lua_pop(L, 1);
+  c->blocks++;
+  c->bytes += nsize;
   return p;
 }
 
@@ -154,6 +168,15 @@ static int l_threads(lua_State *L) {
   }
   lua_pushinteger(L, nerve_ctx_threads(c->ctx));
   return 1;
+}
+
+/* bytes, blocks = core.memory(): engine memory held now (the context
+** itself is one block), for leak checks. */
+static int l_memory(lua_State *L) {
+  lctx *c = ln_ctx(L);
+  lua_pushinteger(L, (lua_Integer)c->bytes);
+  lua_pushinteger(L, (lua_Integer)c->blocks);
+  return 2;
 }
 
 static int l_clock(lua_State *L) {
@@ -252,7 +275,8 @@ static const luaL_Reg funcs[] = {
     {"seed", l_seed},       {"isa", l_isa},     {"set_isa", l_set_isa},
     {"isa_supported", l_supported},             {"threads", l_threads},
     {"clock", l_clock},     {"rng", l_rng},     {"perm", l_perm},
-    {"isatty", l_isatty},   {NULL, NULL}};
+    {"isatty", l_isatty},   {"memory", l_memory},
+    {NULL, NULL}};
 
 /* Frees the engine context when the state closes; the registry keeps the
 ** context userdata alive until then, and every engine object made with it
@@ -295,6 +319,7 @@ static lctx *getcontext(lua_State *L) {
   lctx *c = (lctx *)lua_newuserdatauv(L, sizeof(lctx), 0);
   c->ctx = NULL;
   c->L = L;
+  c->blocks = c->bytes = 0;
   lua_newtable(L);
   lua_pushcfunction(L, ctx_gc);
   lua_setfield(L, -2, "__gc");

@@ -25,6 +25,7 @@
 typedef struct lctx {
   nerve_ctx *ctx;
   lua_State *L;
+  size_t blocks, bytes; /* engine memory now held (core.memory) */
 } lctx;
 
 /* How a matrix userdata holds its storage. */
@@ -38,6 +39,7 @@ typedef struct lmat {
   int kind;
   size_t epoch;    /* LM_NETBUF: nerve_net_buffer_epoch when made */
   struct lnet *net; /* LM_NETBUF: the network (user value keeps it) */
+  struct llayer *layer; /* LM_VIEW of a layer's storage: the layer */
 } lmat;
 
 typedef struct llayer {

@@ -11,7 +11,10 @@
 /* ------------------------------------------------------------- layers */
 
 static llayer *checklayer(lua_State *L, int arg) {
-  return (llayer *)luaL_checkudata(L, arg, LN_LAYER);
+  llayer *u = (llayer *)luaL_checkudata(L, arg, LN_LAYER);
+  /* a finalizer may reach a layer whose own finalizer already ran */
+  if (u->l == NULL) luaL_error(L, "nerve.Layer: the layer was collected");
+  return u;
 }
 
 /* Pushes a new layer userdata holding one reference to l. */
@@ -59,9 +62,11 @@ static int l_is_layer(lua_State *L) {
 
 static int layer_gc(lua_State *L) {
   llayer *u = (llayer *)luaL_checkudata(L, 1, LN_LAYER);
-  ln_ctx(L);
-  nerve_layer_release(u->l);
-  u->l = NULL;
+  if (u->l) {
+    ln_ctx(L);
+    nerve_layer_release(u->l);
+    u->l = NULL;
+  }
   return 0;
 }
 
@@ -107,7 +112,11 @@ static void describe(lua_State *L, nerve_layer *l) {
 }
 
 static int layer_tostring(lua_State *L) {
-  llayer *u = checklayer(L, 1);
+  llayer *u = (llayer *)luaL_checkudata(L, 1, LN_LAYER);
+  if (u->l == NULL) {
+    lua_pushliteral(L, "nerve.Layer (collected)");
+    return 1;
+  }
   lua_pushliteral(L, "nerve.");
   describe(L, u->l);
   lua_concat(L, 2);
@@ -206,9 +215,13 @@ static int l_is_net(lua_State *L) {
 
 static int net_close(lua_State *L) {
   lnet *n = (lnet *)luaL_checkudata(L, 1, LN_NET);
-  ln_ctx(L);
-  nerve_net_free(n->net);
-  n->net = NULL;
+  if (n->busy) /* from a finalizer or callback while the engine works on it */
+    return luaL_error(L, "nerve.close: the network is in use");
+  if (n->net) {
+    ln_ctx(L);
+    nerve_net_free(n->net);
+    n->net = NULL;
+  }
   return 0;
 }
 
@@ -220,7 +233,13 @@ static int net_add(lua_State *L) {
   lua_Integer len = luaL_len(L, -1);
   lua_pushvalue(L, 2);
   lua_rawseti(L, -2, len + 1); /* may raise: before the engine changes */
+  /* that store may have run finalizers: check again (a closed network's
+  ** layer table no longer matters) */
+  n = ln_checknet(L, 1);
+  u = checklayer(L, 2);
+  n->busy = 1;
   nerve_status s = nerve_net_add(n->net, u->l);
+  n->busy = 0;
   if (s != NERVE_OK) {
     lua_pushnil(L);
     lua_rawseti(L, -2, len + 1);
@@ -281,8 +300,8 @@ static int widtherror(lua_State *L, const char *fn, lnet *n, nerve_mat *x) {
 
 static int net_forward(lua_State *L) {
   ln_ctx(L);
-  lnet *n = ln_checknet(L, 1);
   nerve_mat x = ln_checkinput(L, 2, "nerve.forward"), out;
+  lnet *n = ln_checknet(L, 1); /* after the input, which may allocate */
   n->busy = 1;
   nerve_status s = nerve_net_forward(n->net, &x, &out);
   n->busy = 0;
@@ -295,9 +314,10 @@ static int net_forward(lua_State *L) {
 
 static int net_backward(lua_State *L) {
   ln_ctx(L);
-  lnet *n = ln_checknet(L, 1);
-  nerve_mat x = ln_checkinput(L, 2, "nerve.backward");
+  ln_checkinput(L, 2, "nerve.backward"); /* may allocate: first */
+  nerve_mat x = *ln_checkmat(L, 2);
   nerve_mat g = *ln_checkmat(L, 3), gin;
+  lnet *n = ln_checknet(L, 1);
   n->busy = 1;
   nerve_status s = nerve_net_backward(n->net, &x, &g, &gin);
   n->busy = 0;
@@ -333,47 +353,38 @@ static int net_grad_norm(lua_State *L) {
   return 1;
 }
 
-/* {W1, b1, W2, b2, ...}: views of the linear layers' storage. */
-static int net_parameters(lua_State *L) {
-  lnet *n = ln_checknet(L, 1);
+/* {W1, b1, W2, b2, ...} or the gradients: views of the linear layers'
+** storage. Walks the network's table of layer userdata, which stays
+** valid whatever a finalizer run by an allocation here does. */
+static int paramviews(lua_State *L, int grads) {
+  ln_checknet(L, 1);
   int top = lua_gettop(L);
   lua_newtable(L);
   lua_getiuservalue(L, 1, 1);
+  lua_Integer count = luaL_len(L, top + 2);
   int k = 0;
-  for (int i = 0; i < nerve_net_count(n->net); i++) {
-    nerve_layer *l = nerve_net_layer(n->net, i);
-    if (nerve_layer_kind(l) != NERVE_LINEAR) continue;
-    lua_rawgeti(L, top + 2, i + 1);
-    ln_pushview(L, nerve_layer_weight(l), -1);
-    lua_rawseti(L, top + 1, ++k);
-    ln_pushview(L, nerve_layer_bias(l), -1);
-    lua_rawseti(L, top + 1, ++k);
+  for (lua_Integer i = 1; i <= count; i++) {
+    lua_rawgeti(L, top + 2, i);
+    nerve_layer *l = checklayer(L, -1)->l;
+    if (nerve_layer_kind(l) == NERVE_LINEAR) {
+      ln_pushview(L, grads ? nerve_layer_grad_weight(l) : nerve_layer_weight(l),
+                  -1);
+      lua_rawseti(L, top + 1, ++k);
+      l = checklayer(L, -1)->l;
+      ln_pushview(L, grads ? nerve_layer_grad_bias(l) : nerve_layer_bias(l),
+                  -1);
+      lua_rawseti(L, top + 1, ++k);
+    }
     lua_pop(L, 1);
   }
   lua_settop(L, top + 1);
   return 1;
 }
 
+static int net_parameters(lua_State *L) { return paramviews(L, 0); }
+
 /* Same as parameters, for the accumulated gradients. */
-static int net_gradients(lua_State *L) {
-  lnet *n = ln_checknet(L, 1);
-  int top = lua_gettop(L);
-  lua_newtable(L);
-  lua_getiuservalue(L, 1, 1);
-  int k = 0;
-  for (int i = 0; i < nerve_net_count(n->net); i++) {
-    nerve_layer *l = nerve_net_layer(n->net, i);
-    if (nerve_layer_kind(l) != NERVE_LINEAR) continue;
-    lua_rawgeti(L, top + 2, i + 1);
-    ln_pushview(L, nerve_layer_grad_weight(l), -1);
-    lua_rawseti(L, top + 1, ++k);
-    ln_pushview(L, nerve_layer_grad_bias(l), -1);
-    lua_rawseti(L, top + 1, ++k);
-    lua_pop(L, 1);
-  }
-  lua_settop(L, top + 1);
-  return 1;
-}
+static int net_gradients(lua_State *L) { return paramviews(L, 1); }
 
 static int net_num_parameters(lua_State *L) {
   lua_pushinteger(L, (lua_Integer)nerve_net_num_params(ln_checknet(L, 1)->net));
@@ -392,9 +403,12 @@ static int net_n_out(lua_State *L) {
 
 static int net_clone(lua_State *L) {
   ln_ctx(L);
-  lnet *n = ln_checknet(L, 1);
+  ln_checknet(L, 1);
   lnet *c = newnet(L);
+  lnet *n = ln_checknet(L, 1); /* newnet may have run finalizers */
+  n->busy = 1;
   nerve_status s = nerve_net_clone(n->net, &c->net);
+  n->busy = 0;
   if (s != NERVE_OK) return ln_error(L, "nerve.clone", s);
   adoptlayers(L, lua_gettop(L));
   return 1;
@@ -411,6 +425,13 @@ static int net_copy_parameters(lua_State *L) {
   return 1;
 }
 
+/* The engine net of n, checked again after anything that may allocate
+** (an allocation may run a finalizer that closes it). */
+static nerve_net *live(lua_State *L, lnet *n) {
+  if (n->net == NULL) luaL_error(L, "nerve.Net: the network was closed");
+  return n->net;
+}
+
 static int net_tostring(lua_State *L) {
   lnet *n = (lnet *)luaL_checkudata(L, 1, LN_NET);
   if (n->net == NULL) {
@@ -420,12 +441,12 @@ static int net_tostring(lua_State *L) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   luaL_addstring(&b, "nerve.sequential {");
-  for (int i = 0; i < nerve_net_count(n->net); i++) {
-    nerve_layer *l = nerve_net_layer(n->net, i);
+  for (int i = 0; i < nerve_net_count(live(L, n)); i++) {
     lua_pushfstring(L, "\n  (%d) ", i + 1);
     luaL_addvalue(&b);
-    describe(L, l);
+    describe(L, nerve_net_layer(live(L, n), i));
     luaL_addvalue(&b);
+    nerve_layer *l = nerve_net_layer(live(L, n), i);
     if (nerve_layer_kind(l) == NERVE_LINEAR) {
       lua_pushfstring(L, "  %I parameters",
                       (lua_Integer)nerve_layer_n_in(l) * nerve_layer_n_out(l) +
@@ -433,9 +454,10 @@ static int net_tostring(lua_State *L) {
       luaL_addvalue(&b);
     }
   }
-  int in = nerve_net_n_in(n->net), out = nerve_net_n_out(n->net);
+  nerve_net *net = live(L, n);
+  int in = nerve_net_n_in(net), out = nerve_net_n_out(net);
   lua_pushfstring(L, "\n}  %d -> %d, %I parameters", in, out,
-                  (lua_Integer)nerve_net_num_params(n->net));
+                  (lua_Integer)nerve_net_num_params(net));
   luaL_addvalue(&b);
   luaL_pushresult(&b);
   return 1;
@@ -454,7 +476,9 @@ static int net_serialize(lua_State *L) {
   lnet *n = ln_checknet(L, 1);
   void *bytes;
   size_t len;
+  n->busy = 1;
   nerve_status s = nerve_net_serialize(n->net, &bytes, &len);
+  n->busy = 0;
   if (s != NERVE_OK) return ln_error(L, "nerve.serialize", s);
   /* The string is made protected, so the engine block is always freed. */
   lua_pushcfunction(L, pushbytes);
@@ -469,10 +493,12 @@ static int net_serialize(lua_State *L) {
 
 static int net_save(lua_State *L) {
   ln_ctx(L);
+  const char *path = luaL_checkstring(L, 2); /* may convert: first */
   lnet *n = ln_checknet(L, 1);
-  const char *path = luaL_checkstring(L, 2);
   errno = 0;
+  n->busy = 1;
   nerve_status s = nerve_net_save(n->net, path);
+  n->busy = 0;
   if (s == NERVE_ENOMEM) return ln_error(L, "nerve.save", s);
   if (s != NERVE_OK) {
     int e = errno;

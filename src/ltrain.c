@@ -84,7 +84,9 @@ static const char *lossfn(nerve_loss k, int backward) {
 ** (also callable as core.loss_forward(name, yhat, y)). */
 static int l_loss_forward(lua_State *L) {
   nerve_loss k = checkloss(L, 1);
-  nerve_mat *yhat = ln_checkmat(L, 2), *y = checktargets(L, 3);
+  ln_checkmat(L, 2);
+  nerve_mat *y = checktargets(L, 3); /* may allocate: before yhat */
+  nerve_mat *yhat = ln_checkmat(L, 2);
   double e;
   nerve_status s = nerve_loss_check(k, yhat, y);
   if (s == NERVE_OK) s = nerve_loss_forward(k, yhat, y, &e);
@@ -95,10 +97,14 @@ static int l_loss_forward(lua_State *L) {
 
 static int l_loss_backward(lua_State *L) {
   nerve_loss k = checkloss(L, 1);
-  nerve_mat *yhat = ln_checkmat(L, 2), *y = checktargets(L, 3);
+  ln_checkmat(L, 2);
+  nerve_mat *y = checktargets(L, 3); /* may allocate: before yhat */
+  nerve_mat *yhat = ln_checkmat(L, 2);
   nerve_status s = nerve_loss_check(k, yhat, y);
   if (s != NERVE_OK) return targeterror(L, lossfn(k, 1), k, s, yhat, y);
   lmat *g = ln_newmat(L, yhat->rows, yhat->cols);
+  yhat = ln_checkmat(L, 2); /* again: the allocation may run finalizers */
+  y = ln_checkmat(L, 3);
   s = nerve_loss_backward(k, yhat, y, &g->m);
   if (s != NERVE_OK) return targeterror(L, lossfn(k, 1), k, s, yhat, y);
   return 1;
@@ -147,7 +153,10 @@ static int l_sgd(lua_State *L) {
   opts.nesterov = lua_toboolean(L, 4);
   opts.weight_decay = checkrate(L, 5, "weight_decay");
   loptim *o = newoptim(L, 0);
+  n = ln_checknet(L, 1); /* newoptim may have run finalizers */
+  n->busy = 1;
   nerve_status s = nerve_sgd_new(n->net, &opts, &o->opt);
+  n->busy = 0;
   if (s != NERVE_OK) return ln_error(L, "nerve.sgd", s);
   return 1;
 }
@@ -165,7 +174,10 @@ static int l_adam(lua_State *L) {
   luaL_argcheck(L, opts.beta1 < 1, 3, "beta1 must be < 1");
   luaL_argcheck(L, opts.beta2 < 1, 4, "beta2 must be < 1");
   loptim *o = newoptim(L, 1);
+  n = ln_checknet(L, 1);
+  n->busy = 1;
   nerve_status s = nerve_adam_new(n->net, &opts, &o->opt);
+  n->busy = 0;
   if (s != NERVE_OK) return ln_error(L, "nerve.adam", s);
   return 1;
 }
@@ -186,9 +198,11 @@ static int optim_step(lua_State *L) {
 
 static int optim_gc(lua_State *L) {
   loptim *o = (loptim *)luaL_checkudata(L, 1, LN_OPTIM);
-  ln_ctx(L);
-  nerve_optim_free(o->opt);
-  o->opt = NULL;
+  if (o->opt) {
+    ln_ctx(L);
+    nerve_optim_free(o->opt);
+    o->opt = NULL;
+  }
   return 0;
 }
 
@@ -242,8 +256,9 @@ static int optim_tostring(lua_State *L) {
 ** gradient norm limit for this step. */
 static int l_train_batch(lua_State *L) {
   ln_ctx(L);
+  ln_checknet(L, 1);
+  nerve_loss k = checkloss(L, 2); /* may run Lua code (__index): first */
   lnet *n = ln_checknet(L, 1);
-  nerve_loss k = checkloss(L, 2);
   nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
   lperm *p = lua_isnil(L, 5) ? NULL : (lperm *)luaL_checkudata(L, 5, LN_PERM);
   lua_Integer first = luaL_checkinteger(L, 6), count = luaL_checkinteger(L, 7);
@@ -271,6 +286,10 @@ static int l_train_batch(lua_State *L) {
                       x->cols, nerve_net_n_in(n->net));
   if (s == NERVE_EARG && nerve_net_count(n->net) == 0)
     return luaL_error(L, "nerve.fit: the network has no layers");
+  int r, c;
+  if (s == NERVE_ENAN && nerve_mat_nonfinite(x, &r, &c))
+    return luaL_error(L, "nerve.fit: x has NaN or infinity at row %d, column "
+                         "%d", r + 1, c + 1);
   if (s != NERVE_OK) {
     nerve_mat yhat = {NULL, y->rows, nerve_net_n_out(n->net), 0};
     return targeterror(L, "nerve.fit", k, s, &yhat, y);
@@ -294,8 +313,9 @@ static nerve_status forward_eval(nerve_net *net, const nerve_mat *x,
 /* Mean loss over all rows of x, y, forward in chunks of rows. */
 static int l_eval_loss(lua_State *L) {
   ln_ctx(L);
+  ln_checknet(L, 1);
+  nerve_loss k = checkloss(L, 2); /* may run Lua code (__index): first */
   lnet *n = ln_checknet(L, 1);
-  nerve_loss k = checkloss(L, 2);
   nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
   if (x->rows != y->rows)
     return luaL_error(L, "nerve.fit: validation x has %d rows, targets %d",
@@ -368,6 +388,47 @@ static int l_accuracy(lua_State *L) {
   return 1;
 }
 
+/* perm, dropped = core.finite_rows(x [, y]): the rows of x (and y) that
+** hold only finite numbers, as a permutation in row order, and how many
+** rows were left out; nil, 0 when every row is finite. */
+static int l_finite_rows(lua_State *L) {
+  nerve_mat *x = ln_checkmat(L, 1);
+  nerve_mat *y = lua_isnoneornil(L, 2) ? NULL : ln_checkmat(L, 2);
+  if (y && y->rows != x->rows)
+    return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
+                      y->rows);
+  int rows = x->rows, bad = 0;
+  lperm *p = (lperm *)lua_newuserdatauv(
+      L, sizeof(lperm) + (size_t)(rows - 1) * sizeof(int32_t), 0);
+  p->n = 0;
+  luaL_setmetatable(L, LN_PERM);
+  x = ln_checkmat(L, 1); /* again: the allocation may run finalizers */
+  if (y) y = ln_checkmat(L, 2);
+  for (int i = 0; i < rows; i++) {
+    nerve_mat xr = {x->data + (size_t)i * x->stride, 1, x->cols, x->cols};
+    int ok = !nerve_mat_nonfinite(&xr, NULL, NULL);
+    if (ok && y) {
+      nerve_mat yr = {y->data + (size_t)i * y->stride, 1, y->cols, y->cols};
+      ok = !nerve_mat_nonfinite(&yr, NULL, NULL);
+    }
+    if (ok) p->idx[p->n++] = i;
+    else bad++;
+  }
+  if (bad == 0) lua_pushnil(L);
+  else lua_pushvalue(L, -1);
+  lua_pushinteger(L, bad);
+  return 2;
+}
+
+/* row, col = core.nonfinite(m): the first NaN or infinity, or nil. */
+static int l_nonfinite(lua_State *L) {
+  int r, c;
+  if (!nerve_mat_nonfinite(ln_checkmat(L, 1), &r, &c)) return 0;
+  lua_pushinteger(L, r + 1);
+  lua_pushinteger(L, c + 1);
+  return 2;
+}
+
 static const luaL_Reg optim_meta[] = {{"__gc", optim_gc},
                                       {"__index", optim_index},
                                       {"__newindex", optim_newindex},
@@ -383,6 +444,8 @@ static const luaL_Reg funcs[] = {{"loss_forward", l_loss_forward},
                                  {"train_batch", l_train_batch},
                                  {"eval_loss", l_eval_loss},
                                  {"accuracy", l_accuracy},
+                                 {"finite_rows", l_finite_rows},
+                                 {"nonfinite", l_nonfinite},
                                  {NULL, NULL}};
 
 void ln_open_train(lua_State *L) {

@@ -82,6 +82,10 @@ typedef struct nerve_mat {
 /* A view of the whole contiguous rows x cols block at data. */
 NERVE_API nerve_mat nerve_mat_view(float *data, int rows, int cols);
 
+/* 1 if m holds a NaN or an infinity, with its 0-based position in *row and
+** *col (either may be NULL); 0 otherwise. Reads rows in order. */
+NERVE_API int nerve_mat_nonfinite(const nerve_mat *m, int *row, int *col);
+
 /* ------------------------------------------------------------ generator */
 
 /* xoshiro256** state; owned by whoever needs reproducible draws. */
@@ -415,7 +419,8 @@ NERVE_API double nerve_net_clip_grad_norm(nerve_net *net, double max_norm);
 ** forward, loss k, backward (skipping the first layer's input gradient)
 ** and, if opt is not NULL, one optimizer step. *e receives the batch's
 ** loss and *grad_norm the L2 norm of the gradient (either may be NULL).
-** Checks shapes, row indices and targets first; on error nothing changed. */
+** Checks shapes, row indices, targets and inputs first (NERVE_ENAN for a
+** NaN or infinity in a batch row of x or y); on error nothing changed. */
 NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
                                              const nerve_mat *x,
                                              const nerve_mat *y,

@@ -31,8 +31,9 @@ local _ENV = nil
 local BUILTIN = { mse = true, cross_entropy = true, bce = true }
 
 local OPTIONS = {
-  "batch", "clip", "epochs", "loss", "metric", "on_epoch", "optimizer",
-  "progress", "schedule", "seed", "shuffle", "stop", "validation", "yield",
+  "batch", "clip", "epochs", "loss", "metric", "nonfinite", "on_epoch",
+  "optimizer", "progress", "restore_on_diverge", "schedule", "seed",
+  "shuffle", "stop", "validation", "yield",
 }
 local KNOWN = {}
 for _, k in ipairs(OPTIONS) do KNOWN[k] = true end
@@ -128,6 +129,7 @@ local SCAN_CELLS = 1 << 20
 
 local function check_values(t, y, rows, cols, classes, what, level)
   if rows * cols > SCAN_CELLS then
+    if t.skip_nonfinite then return end -- train_batch still checks each row
     local ok, msg = pcall(core.eval_loss, t.net, t.loss_name, t.x, y)
     if not ok then
       fail(level + 1, "%s: %s", what, (tostring(msg):gsub("^nerve%.fit: ", "")))
@@ -139,10 +141,11 @@ local function check_values(t, y, rows, cols, classes, what, level)
     for j = 1, cols do
       local v = y:get(i, j)
       if v ~= v or v == huge or v == -huge then
-        fail(level + 1, "%s has %s at row %d, column %d", what,
-          v ~= v and "NaN" or "infinity", i, j)
-      end
-      if classes and (v ~= v // 1 or v < 1 or (n_out > 0 and v > n_out)) then
+        if not t.skip_nonfinite then
+          fail(level + 1, "%s has %s at row %d, column %d", what,
+            v ~= v and "NaN" or "infinity", i, j)
+        end
+      elseif classes and (v ~= v // 1 or v < 1 or (n_out > 0 and v > n_out)) then
         fail(level + 1, "%s row %d: class %g out of range (expected an " ..
           "integer 1..%s)", what, i, v,
           n_out > 0 and tostring(n_out) or "C")
@@ -211,6 +214,25 @@ local function target_any(y, n, what, level)
     fail(level + 1, "%s must be a matrix or a table, got %s", what, describe(y))
   end
   return y
+end
+
+-- Raises naming the first NaN or infinity of matrix m.
+local function check_finite(m, what, level)
+  local r, c = core.nonfinite(m)
+  if r then
+    local v = m:get(r, c)
+    fail(level + 1, "%s has %s at row %d, column %d (option nonfinite = " ..
+      "\"skip\" leaves such rows out)", what, v ~= v and "NaN" or "infinity",
+      r, c)
+  end
+end
+
+-- 1 when every parameter of net is finite.
+local function finite_params(net)
+  for _, p in ipairs(net:parameters()) do
+    if core.nonfinite(p) then return false end
+  end
+  return true
 end
 
 local function input_matrix(x, n_in, what, level)
@@ -285,7 +307,7 @@ end
 local function generic_epoch(run)
   local net, loss, opt, x, y, n = run.net, run.loss, run.opt, run.x, run.y, run.n
   local order = run.perm
-  if order then order:shuffle(run.rng) end
+  if order and run.shuffle then order:shuffle(run.rng) end
   -- One batch in order is the data set itself: no copy.
   local whole = run.batch >= n and order == nil
   local sum, gn, first = 0, nil, 1
@@ -338,6 +360,19 @@ local function fit(net, x, y, opts)
     fail(2, "bad argument #4 (options table expected, got %s)", describe(opts))
   end
   check_options(opts)
+  local nonfinite = opts.nonfinite
+  if nonfinite == nil then nonfinite = "error" end
+  if nonfinite ~= "error" and nonfinite ~= "skip" then
+    fail(2, "option 'nonfinite' must be \"error\" or \"skip\", got %s",
+      describe(nonfinite))
+  end
+  local skip = nonfinite == "skip"
+  local restore = opts.restore_on_diverge
+  if restore == nil then restore = true end
+  if type(restore) ~= "boolean" then
+    fail(2, "option 'restore_on_diverge' must be a boolean, got %s",
+      describe(restore))
+  end
 
   local n_in, n_out = net:n_in(), net:n_out()
   x = input_matrix(x, n_in, "x", 2)
@@ -355,9 +390,19 @@ local function fit(net, x, y, opts)
 
   if loss_name then
     y = target_matrix({ net = net, loss_name = loss_name, n_out = n_out,
-      x = x }, y, "y", 2)
+      x = x, skip_nonfinite = skip }, y, "y", 2)
   else
     y = target_any(y, n, "y", 2)
+  end
+  -- rows holding NaN or infinity: an error, or left out of training
+  local keep, dropped
+  if skip then
+    keep, dropped = core.finite_rows(x, core.is_matrix(y) and y or nil)
+    if keep and #keep == 0 then
+      fail(2, "every row of x or y holds NaN or infinity")
+    end
+  else
+    check_finite(x, "x", 2)
   end
 
   -- optimizer
@@ -429,6 +474,7 @@ local function fit(net, x, y, opts)
         describe(validation))
     end
     x_val = input_matrix(validation[1], n_in, "validation[1] (x_val)", 2)
+    check_finite(x_val, "validation[1] (x_val)", 2)
     local nv = x_val:shape()
     if loss_name then
       y_val = target_matrix({ net = net, loss_name = loss_name,
@@ -505,12 +551,13 @@ local function fit(net, x, y, opts)
   -- Both paths draw the same permutations, so batches do not depend on
   -- which path runs.
   local perm, rng, run
-  if shuffle then perm = core.perm(n) end
+  if keep then perm, n = keep, #keep
+  elseif shuffle then perm = core.perm(n) end
   if seed ~= nil then rng = core.rng(seed) end
   if not loss_name then
     run = {
       net = net, loss = loss, opt = opt, x = x, y = y, n = n, batch = batch,
-      perm = perm, rng = rng, clip = clip, yield = yield,
+      perm = perm, rng = rng, clip = clip, yield = yield, shuffle = shuffle,
     }
   end
   local train_opt = core_opt and opt or nil
@@ -524,9 +571,11 @@ local function fit(net, x, y, opts)
   local history, val_history, metric_history = {}, {}, {}
   local report = {
     epochs = 0, history = history, val_history = val_history,
-    stopped = "epochs",
+    stopped = "epochs", dropped = dropped or 0,
     val_metric_history = metric ~= nil and metric_history or nil,
   }
+  -- the last finite weights, put back if the loss becomes NaN or infinite
+  local snapshot = restore and has_method(net, "clone") and net:clone() or nil
   local last_print = t0
   if yield then co_yield(0, 0, n) end -- checked, ready: nothing ran yet
   for epoch = 1, epochs do
@@ -540,7 +589,7 @@ local function fit(net, x, y, opts)
       opt.lr = lr
     end
     if loss_name then
-      if perm then perm:shuffle(rng) end
+      if perm and shuffle then perm:shuffle(rng) end
       sum = 0
       local first = 1
       while first <= n do
@@ -554,6 +603,7 @@ local function fit(net, x, y, opts)
         sum = sum + l * count
         gn = g
         first = first + count
+        if l ~= l or l == huge then break end -- diverged: see below
         if yield then co_yield(epoch, first - 1, n, l) end
       end
     else
@@ -562,6 +612,16 @@ local function fit(net, x, y, opts)
     end
 
     local epoch_loss = sum / n
+    if epoch_loss ~= epoch_loss or epoch_loss == huge or epoch_loss == -huge then
+      history[epoch] = epoch_loss
+      report.epochs, report.loss, report.stopped = epoch, epoch_loss, "diverged"
+      if snapshot then
+        net:copy_parameters(snapshot)
+        report.restored = true
+      end
+      break
+    end
+    if snapshot and finite_params(net) then snapshot:copy_parameters(net) end
     local val_loss
     if x_val then
       if loss_name then
@@ -614,6 +674,7 @@ local function fit(net, x, y, opts)
       break
     end
   end
+  if snapshot then snapshot:close() end
   if not was_training then net:evaluate() end
   report.seconds = core.clock() - t0
   return report

@@ -825,10 +825,13 @@ static void test_format(void) {
     }                                                                    \
   } while (0)
 
+/* A model file the scenario saves and loads (set by test_alloc_failures). */
+static char sweep_path[256];
+
 /* Everything that allocates; returns a digest of the results. */
 static double scenario(counter *c, int *fails, int *bad) {
   nerve_ctx *ctx = NULL;
-  nerve_net *net = NULL, *copy = NULL, *back = NULL;
+  nerve_net *net = NULL, *copy = NULL, *back = NULL, *disk = NULL;
   nerve_layer *l1 = NULL, *l2 = NULL, *a1 = NULL, *a2 = NULL;
   nerve_optim *sgd = NULL, *adam = NULL;
   void *bytes = NULL;
@@ -879,6 +882,10 @@ static double scenario(counter *c, int *fails, int *bad) {
   digest += out.data[3];
   TRY(nerve_net_forward(back, &xm, &out));
   digest += out.data[3];
+  TRY(nerve_net_save(back, sweep_path));
+  TRY(nerve_net_load(ctx, sweep_path, &disk));
+  TRY(nerve_net_forward(disk, &xm, &out));
+  digest += out.data[4];
   TRY(nerve_net_train_batch(copy, NERVE_CROSS_ENTROPY, &xm, &ym, NULL, 2, 5,
                             NULL, &e, NULL));
   digest += e;
@@ -888,6 +895,7 @@ static double scenario(counter *c, int *fails, int *bad) {
   nerve_net_free(net);
   nerve_net_free(copy);
   nerve_net_free(back);
+  nerve_net_free(disk);
   nerve_layer_release(l1);
   nerve_layer_release(l2);
   nerve_layer_release(a1);
@@ -899,6 +907,9 @@ static double scenario(counter *c, int *fails, int *bad) {
 static void test_alloc_failures(void) {
   counter c;
   int fails = 0, bad = 0;
+  char dir[] = "/tmp/nerve_sweep_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(sweep_path, sizeof sweep_path, "%s/m.nrv", dir);
   memset(&c, 0, sizeof c);
   double want = scenario(&c, &fails, &bad);
   size_t total = c.calls;
@@ -921,6 +932,9 @@ static void test_alloc_failures(void) {
   CHECK(all_same);
   CHECK(all_clean);
   CHECK(all_ok);
+  printf("test_engine: allocation failure swept at %zu points\n", total);
+  unlink(sweep_path);
+  CHECK(rmdir(dir) == 0); /* no temporary file was left behind */
 }
 
 /* ------------------------------------------------------------ 6. training */

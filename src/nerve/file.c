@@ -103,9 +103,18 @@ static nerve_status read_file(nerve_ctx *ctx, FILE *f, unsigned char **out,
   if (st.st_size < 0 || (unsigned long long)st.st_size > MAX_FILE)
     return NERVE_ELIMIT;
   size_t n = (size_t)st.st_size;
+  /* The head first: a foreign file or another format version is refused
+  ** before its size is allocated. */
+  unsigned char head[20];
+  size_t got = fread(head, 1, sizeof head < n ? sizeof head : n, f);
+  nerve_net *none = NULL;
+  nerve_status s = nerve_net_deserialize(ctx, head, got, &none);
+  nerve_net_free(none); /* only a 0-layer model fits in a head: none */
+  if (s == NERVE_EFORMAT || s == NERVE_EVERSION) return s;
   unsigned char *p = nerve_malloc(ctx, n);
   if (!p) return NERVE_ENOMEM;
-  size_t got = fread(p, 1, n, f);
+  memcpy(p, head, got);
+  if (got == sizeof head && n > got) got += fread(p + got, 1, n - got, f);
   /* a file that grew meanwhile is read as it was when measured; one that
   ** shrank is simply shorter (the format then says ETRUNC) */
   if (got < n && ferror(f)) {

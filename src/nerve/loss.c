@@ -57,8 +57,34 @@ static double logsumexp(const float *z, int n) {
   return m + log(s);
 }
 
+/* The largest z, and how many times it occurs. */
+static double zmax(const float *z, int n, int *times) {
+  double m = z[0];
+  int k = 0;
+  for (int j = 1; j < n; j++) m = z[j] > m ? z[j] : m;
+  for (int j = 0; j < n; j++) k += z[j] == m;
+  *times = k;
+  return m;
+}
+
+/* softmax(z)_j in the limit when the largest z is infinite (z - max would
+** be inf - inf): the mass is shared by the entries equal to it. */
+static double inf_softmax(const float *z, int j, double m, int times) {
+  return z[j] == m ? 1.0 / times : 0.0;
+}
+
 /* -sum_j y_j log softmax(z)_j for one row (y indices or a distribution). */
 static double ce_row(const float *z, const float *y, int ycols, int c) {
+  int times;
+  double m = zmax(z, c, &times);
+  if (isinf(m)) {
+    double e = 0;
+    for (int j = 0; j < c; j++) {
+      double w = ycols == 1 ? (j == (int)y[0] - 1) : y[j];
+      if (w != 0) e -= w * log(inf_softmax(z, j, m, times));
+    }
+    return e;
+  }
   double lse = logsumexp(z, c);
   if (ycols == 1) return lse - z[(int)y[0] - 1];
   double e = 0;
@@ -104,7 +130,9 @@ nerve_status nerve_loss_forward(nerve_loss k, const nerve_mat *yhat,
 ** the exact gradient for any target distribution. */
 static void ce_grad(const float *z, const float *y, int ycols, int c,
                     double inv_b, float *g) {
-  double lse = logsumexp(z, c), sy = 1;
+  int times;
+  double m = zmax(z, c, &times);
+  double lse = isinf(m) ? 0 : logsumexp(z, c), sy = 1;
   if (ycols != 1) {
     sy = 0;
     for (int j = 0; j < c; j++) sy += y[j];
@@ -113,7 +141,8 @@ static void ce_grad(const float *z, const float *y, int ycols, int c,
   int t = ycols == 1 ? (int)y[0] - 1 : -1;
   for (int j = 0; j < c; j++) {
     double target = ycols == 1 ? (j == t) : y[j];
-    g[j] = (float)((exp(z[j] - lse) * sy - target) * inv_b);
+    double p = isinf(m) ? inf_softmax(z, j, m, times) : exp(z[j] - lse);
+    g[j] = (float)((p * sy - target) * inv_b);
   }
 }
 

@@ -17,9 +17,9 @@ static int argmax(const float *v, int n) {
   return best;
 }
 
-nerve_status nerve_net_errors(nerve_net *net, const nerve_mat *x,
-                              const nerve_mat *y, float limit, double *sse,
-                              long *bit_fail) {
+static nerve_status errors(nerve_net *net, const nerve_mat *x,
+                           const nerve_mat *y, float limit, double *sse,
+                           long *bit_fail) {
   if (!net || !nerve__mat_ok(x) || !nerve__mat_ok(y) || !sse || !bit_fail)
     return NERVE_EARG;
   if (x->rows != y->rows) return NERVE_ESHAPE;
@@ -50,9 +50,8 @@ nerve_status nerve_net_errors(nerve_net *net, const nerve_mat *x,
   return NERVE_OK;
 }
 
-nerve_status nerve_net_confusion(nerve_net *net, const nerve_mat *x,
-                                 const nerve_mat *y, int classes,
-                                 long *counts) {
+static nerve_status confusion(nerve_net *net, const nerve_mat *x,
+                              const nerve_mat *y, int classes, long *counts) {
   if (!net || !nerve__mat_ok(x) || !nerve__mat_ok(y) || !counts ||
       classes < 1)
     return NERVE_EARG;
@@ -76,4 +75,28 @@ nerve_status nerve_net_confusion(nerve_net *net, const nerve_mat *x,
     }
   }
   return NERVE_OK;
+}
+
+/* Metrics measure the network, not one draw of its dropout masks: both
+** run in evaluation mode and leave the mode as it was. */
+nerve_status nerve_net_errors(nerve_net *net, const nerve_mat *x,
+                              const nerve_mat *y, float limit, double *sse,
+                              long *bit_fail) {
+  if (!net) return NERVE_EARG;
+  int was = nerve_net_training(net);
+  nerve_net_set_training(net, 0);
+  nerve_status s = errors(net, x, y, limit, sse, bit_fail);
+  nerve_net_set_training(net, was);
+  return s;
+}
+
+nerve_status nerve_net_confusion(nerve_net *net, const nerve_mat *x,
+                                 const nerve_mat *y, int classes,
+                                 long *counts) {
+  if (!net) return NERVE_EARG;
+  int was = nerve_net_training(net);
+  nerve_net_set_training(net, 0);
+  nerve_status s = confusion(net, x, y, classes, counts);
+  nerve_net_set_training(net, was);
+  return s;
 }

@@ -35,6 +35,12 @@ static nerve_status check_args(nerve_net *net, nerve_loss k,
   for (int i = 0; !s && i < count; i++)
     s = nerve__target_row(
         k, y->data + (size_t)row_of(idx, first, i) * y->stride, y->cols, w);
+  /* a non-finite input would turn every weight it reaches into NaN */
+  for (int i = 0; !s && i < count; i++) {
+    nerve_mat r = {x->data + (size_t)row_of(idx, first, i) * x->stride, 1,
+                   x->cols, x->cols};
+    if (nerve_mat_nonfinite(&r, NULL, NULL)) s = NERVE_ENAN;
+  }
   return s;
 }
 
