@@ -145,8 +145,9 @@ describe("finalizers", function()
 
   it("cannot close a network while the engine works on it", function()
     -- Many pending finalizers that close the network, and calls that make
-    -- the engine allocate: no finalizer runs inside an engine call, and a
-    -- network closed between calls fails cleanly.
+    -- the engine allocate: a finalizer that runs inside an engine call is
+    -- refused (the network is in use), and a network closed between calls
+    -- fails cleanly.
     local net = nerve.mlp{ 4, 64, 4 }
     local errors = {}
     collectgarbage("incremental", 10, 400)
@@ -162,7 +163,7 @@ describe("finalizers", function()
     end
     collectgarbage("incremental", 200, 100)
     collect()
-    assert.equal(0, #errors)
+    for _, err in ipairs(errors) do has(tostring(err), "in use") end
     has(fails(net.forward, net, nerve.matrix(1, 4)), "closed")
   end)
 end)

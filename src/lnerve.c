@@ -59,15 +59,14 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   if (ptr != NULL || nsize > (size_t)LUA_MAXINTEGER || !lua_checkstack(L, 4))
     return NULL;
-  /* No collection step, hence no finalizer, runs inside an engine call:
-  ** Lua code there could close or resize the very network the engine is
-  ** working on. The debt is paid at the next allocation outside. */
-  int running = lua_gc(L, LUA_GCISRUNNING) == 1;
-  if (running) lua_gc(L, LUA_GCSTOP);
+  /* A collection step here may run finalizers inside an engine call; a
+  ** network the engine works on is busy, and every binding call refuses a
+  ** busy network, so such Lua code gets a clean error. (Stopping the
+  ** collector instead would reset its debt at every block: restarting it
+  ** makes it collect continuously.) */
   lua_pushcfunction(L, newblock);
   lua_pushinteger(L, (lua_Integer)nsize);
   int r = lua_pcall(L, 1, 1, 0);
-  if (running) lua_gc(L, LUA_GCRESTART);
   if (r != LUA_OK) {
     lua_pop(L, 1);
     return NULL;

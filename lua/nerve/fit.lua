@@ -508,7 +508,7 @@ local function fit(net, x, y, opts)
   local schedule, rate = opts.schedule, nil
   if schedule ~= nil then
     if has_method(schedule, "rate") then
-      rate = function(e) return schedule:rate(e) end
+      rate = function(epoch) return schedule:rate(epoch) end
     elseif is_callable(schedule) then
       rate = schedule
     else
