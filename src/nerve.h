@@ -444,6 +444,13 @@ NERVE_API nerve_status nerve_net_save(const nerve_net *net, const char *path);
 NERVE_API nerve_status nerve_net_load(nerve_ctx *ctx, const char *path,
                                       nerve_net **out);
 
+/* The model format's helpers, for other files (checkpoints): the CRC-32
+** it uses (polynomial 0xEDB88320, as zlib's), and its atomic write of len
+** bytes to path (temporary file, fsync, rename; NERVE_EIO with errno). */
+NERVE_API uint32_t nerve_crc32(const void *bytes, size_t len);
+NERVE_API nerve_status nerve_file_write(nerve_ctx *ctx, const char *path,
+                                        const void *bytes, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -347,6 +347,7 @@ end
 
 nerve.stop = require "nerve.stop"
 nerve.schedule = require "nerve.schedule"
+nerve.checkpoint = require "nerve.checkpoint"
 nerve.fit = require("nerve.fit").fit
 
 return nerve
