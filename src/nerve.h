@@ -367,9 +367,14 @@ typedef struct nerve_adagrad_opts {
 } nerve_adagrad_opts;
 
 /* FANN's defaults: increase 1.2, decrease 0.5, delta_min 0, delta_max 50,
-** delta_zero 0.1 (the first step size). */
+** delta_zero 0.1 (the first step size). fann != 0 copies FANN 2.x's code
+** where it departs from the published rule: the step also grows when
+** g g_prev = 0, the previous step is floored at 0.0001, a parameter whose
+** g is 0 (or was zeroed by a flip) moves by +step, and parameters are
+** clamped to [-1500, 1500]. */
 typedef struct nerve_rprop_opts {
   float increase, decrease, delta_min, delta_max, delta_zero;
+  int fann;
 } nerve_rprop_opts;
 
 NERVE_API nerve_status nerve_adamw_new(nerve_net *net,
