@@ -95,6 +95,16 @@ describe("nerve.dropout", function()
     assert.is_true(worst < 2e-2, "worst relative error " .. worst)
   end)
 
+  it("passes nerve.gradcheck in training mode (one mask for the whole check)", function()
+    nerve.seed(6)
+    local net = nerve.sequential{ nerve.linear(3, 6), nerve.dropout(0.5), nerve.tanh(),
+      nerve.linear(6, 2) }
+    local x, y = filled(4, 3, 9), filled(4, 2, 10)
+    local before = nerve.core.rng_state()
+    assert.is_true(nerve.gradcheck(net, nerve.mse(), x, y, 1e-2) < 1e-2)
+    assert.are.equal(before, nerve.core.rng_state()) -- the generator is put back
+  end)
+
   it("passes its input through in evaluation mode, and with p = 0", function()
     local x = filled(5, 9, 7)
     local net = nerve.sequential{ nerve.dropout(0.9) }

@@ -276,6 +276,7 @@ describe("nerve.rprop", function()
   it("has no learning rate, and checks its options", function()
     local opt = nerve.rprop(setup())
     assert.are.equal("rprop", opt.kind)
+    assert.are.equal("nerve.rprop(steps=0)", tostring(opt))
     local err = fails(function() opt.lr = 0.1 end)
     assert.truthy(err:find("learning rate", 1, true), err)
     err = fails(nerve.rprop, setup(), { delta_max = 1, delta_min = 2 })
@@ -284,6 +285,38 @@ describe("nerve.rprop", function()
     assert.truthy(err:find("decrease", 1, true), err)
     err = fails(nerve.rprop, setup(), { lr = 0.1 })
     assert.truthy(err:find("'lr'", 1, true), err)
+  end)
+
+  it("follows FANN 2.x's code with fann = true", function()
+    local net = setup()
+    local opt = nerve.rprop(net, { fann = true })
+    local p, step, prev = start(), {}, {}
+    for k = 1, 6 do step[k], prev[k] = 0.1, 0 end
+    local grads = { seq[1], seq[2], seq[3], seq[4], { 0, 0, 0, 0, 0, 0 } }
+    for t = 1, #grads do
+      setgrads(net, grads[t])
+      opt:step()
+      for k = 1, 6 do
+        local g = f32(grads[t][k])
+        local d = math.max(step[k], f32(0.0001))
+        if g * prev[k] >= 0 then
+          d = math.min(f32(d * 1.2), 50)
+        else
+          d = f32(d * 0.5)
+          g = 0
+        end
+        p[k] = g > 0 and p[k] - d or p[k] + d
+        step[k], prev[k] = d, g
+      end
+      expect(net, p, "step " .. t .. ", parameter")
+    end
+    -- the first step is 1.2 * delta_zero; a zero gradient moves by +step
+    local first = setup()
+    nerve.rprop(first, { fann = true }):step()
+    ref.assert_close(params(first)[1], f32(P0[1]) - 0.12, 1e-6)
+    ref.assert_close(params(first)[2], f32(P0[2]) + 0.12, 1e-6)
+    local err = fails(nerve.rprop, setup(), { fann = 1 })
+    assert.truthy(err:find("fann", 1, true), err)
   end)
 
   it("trains xor in full batches", function()

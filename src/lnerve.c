@@ -305,6 +305,7 @@ static int setup(lua_State *L) {
   ln_open_data(L);
   ln_open_optim(L);
   ln_open_mode(L);
+  ln_open_ckpt(L);
   return 1;
 }
 

@@ -102,4 +102,7 @@ void ln_open_mode(lua_State *L);
 void ln_add_methods(lua_State *L, const char *tname, const luaL_Reg *m);
 void ln_open_optim(lua_State *L);
 
+/* lckpt.c (checkpoint helpers: CRC, atomic write, generator states) */
+void ln_open_ckpt(lua_State *L);
+
 #endif

@@ -59,12 +59,13 @@ static int l_adagrad(lua_State *L) {
   return made(L, "nerve.adagrad", nerve_adagrad_new(n->net, &o, &u->opt));
 }
 
-/* core.rprop(net, increase, decrease, delta_min, delta_max, delta_zero) */
+/* core.rprop(net, increase, decrease, delta_min, delta_max, delta_zero,
+** fann) */
 static int l_rprop(lua_State *L) {
   ln_ctx(L);
   lnet *n = ln_checknet(L, 1);
-  nerve_rprop_opts o = {num(L, 2), num(L, 3), num(L, 4), num(L, 5),
-                        num(L, 6)};
+  nerve_rprop_opts o = {num(L, 2), num(L, 3), num(L, 4),
+                        num(L, 5), num(L, 6), lua_toboolean(L, 7)};
   loptim *u = newoptim(L);
   return made(L, "nerve.rprop", nerve_rprop_new(n->net, &o, &u->opt));
 }

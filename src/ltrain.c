@@ -242,9 +242,13 @@ static int optim_newindex(lua_State *L) {
 
 static int optim_tostring(lua_State *L) {
   loptim *o = checkoptim(L, 1);
-  lua_pushfstring(L, "nerve.%s(lr=%f, steps=%I)", nerve_optim_name(o->opt),
-                  (double)nerve_optim_lr(o->opt),
-                  (lua_Integer)nerve_optim_steps(o->opt));
+  if (strcmp(nerve_optim_name(o->opt), "rprop") == 0) /* no lr */
+    lua_pushfstring(L, "nerve.rprop(steps=%I)",
+                    (lua_Integer)nerve_optim_steps(o->opt));
+  else
+    lua_pushfstring(L, "nerve.%s(lr=%f, steps=%I)", nerve_optim_name(o->opt),
+                    (double)nerve_optim_lr(o->opt),
+                    (lua_Integer)nerve_optim_steps(o->opt));
   return 1;
 }
 

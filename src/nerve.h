@@ -371,9 +371,14 @@ typedef struct nerve_adagrad_opts {
 } nerve_adagrad_opts;
 
 /* FANN's defaults: increase 1.2, decrease 0.5, delta_min 0, delta_max 50,
-** delta_zero 0.1 (the first step size). */
+** delta_zero 0.1 (the first step size). fann != 0 copies FANN 2.x's code
+** where it departs from the published rule: the step also grows when
+** g g_prev = 0, the previous step is floored at 0.0001, a parameter whose
+** g is 0 (or was zeroed by a flip) moves by +step, and parameters are
+** clamped to [-1500, 1500]. */
 typedef struct nerve_rprop_opts {
   float increase, decrease, delta_min, delta_max, delta_zero;
+  int fann;
 } nerve_rprop_opts;
 
 NERVE_API nerve_status nerve_adamw_new(nerve_net *net,
@@ -553,6 +558,13 @@ NERVE_API nerve_status nerve_net_errors(nerve_net *net, const nerve_mat *x,
 NERVE_API nerve_status nerve_net_confusion(nerve_net *net, const nerve_mat *x,
                                            const nerve_mat *y, int classes,
                                            long *counts);
+
+/* The model format's helpers, for other files (checkpoints): the CRC-32
+** it uses (polynomial 0xEDB88320, as zlib's), and its atomic write of len
+** bytes to path (temporary file, fsync, rename; NERVE_EIO with errno). */
+NERVE_API uint32_t nerve_crc32(const void *bytes, size_t len);
+NERVE_API nerve_status nerve_file_write(nerve_ctx *ctx, const char *path,
+                                        const void *bytes, size_t len);
 
 #ifdef __cplusplus
 }

@@ -26,14 +26,15 @@ local co_yield, yieldable = coroutine.yield, coroutine.isyieldable
 
 local core = require "nerve.core"
 local stop_mod = require "nerve.stop"
+local checkpoint_mod = require "nerve.checkpoint"
 local _ENV = nil
 
 local BUILTIN = { mse = true, cross_entropy = true, bce = true }
 
 local OPTIONS = {
-  "batch", "clip", "epochs", "loss", "metric", "nonfinite", "on_epoch",
-  "optimizer", "progress", "restore_on_diverge", "schedule", "seed",
-  "shuffle", "stop", "validation", "yield",
+  "batch", "checkpoint", "clip", "epochs", "loss", "metric", "nonfinite",
+  "on_epoch", "optimizer", "progress", "restore_on_diverge", "resume",
+  "schedule", "seed", "shuffle", "stop", "validation", "yield",
 }
 local KNOWN = {}
 for _, k in ipairs(OPTIONS) do KNOWN[k] = true end
@@ -526,6 +527,44 @@ local function fit(net, x, y, opts)
       "got %s", describe(clip))
   end
 
+  -- checkpoints: {path = , every = 1} or a path; resume = true (from
+  -- checkpoint.path when that file exists) or a path (must load)
+  local ckpt, every = opts.checkpoint, 1
+  if ckpt ~= nil then
+    if type(ckpt) == "table" then
+      for k in pairs(ckpt) do
+        if k ~= "path" and k ~= "every" then
+          fail(2, "option 'checkpoint': unknown field '%s' (expected path, " ..
+            "every)", tostring(k))
+        end
+      end
+      every = ckpt.every == nil and 1 or integer(ckpt.every)
+      if every == nil or every < 1 then
+        fail(2, "option 'checkpoint': every must be an integer >= 1, got %s",
+          describe(ckpt.every))
+      end
+      ckpt = ckpt.path
+    end
+    if type(ckpt) ~= "string" then
+      fail(2, "option 'checkpoint' must be a path or {path = ..., every = n}, " ..
+        "got %s", describe(ckpt))
+    end
+  end
+  local resume = opts.resume
+  if resume == true then
+    if not ckpt then fail(2, "option 'resume = true' needs option 'checkpoint'") end
+    local f = io.open(ckpt, "rb")
+    if f then f:close(); resume = ckpt else resume = nil end
+  elseif resume == false then
+    resume = nil
+  elseif resume ~= nil and type(resume) ~= "string" then
+    fail(2, "option 'resume' must be true or a path, got %s", describe(resume))
+  end
+  if (ckpt or resume) and not core_opt then
+    fail(2, "checkpoints need a nerve optimizer (nerve.sgd, nerve.adam, ...) " ..
+      "whose state can be saved")
+  end
+
   -- stop criterion
   local stop = opts.stop
   if stop ~= nil then
@@ -574,11 +613,37 @@ local function fit(net, x, y, opts)
     stopped = "epochs", dropped = dropped or 0,
     val_metric_history = metric ~= nil and metric_history or nil,
   }
+  local first_epoch = 1
+  if resume then
+    local ck, err = checkpoint_mod.load(resume)
+    if not ck then fail(2, "cannot resume: %s", err) end
+    local st = ck.state
+    if type(st) ~= "table" or type(st.history) ~= "table" then
+      fail(2, "cannot resume: %s was not written by nerve.fit", resume)
+    end
+    local ok, msg = pcall(ck.restore, ck, { net = net, optimizer = opt })
+    if not ok then fail(2, "cannot resume: %s", tostring(msg)) end
+    if (st.perm ~= nil) ~= (perm ~= nil) or (perm and not
+        core.perm_set_state(perm, st.perm)) then
+      fail(2, "cannot resume: the checkpoint's shuffling does not fit this " ..
+        "run (another data set size, or shuffle changed)")
+    end
+    if rng and st.rng then core.set_rng_state(st.rng, rng) end
+    for i, v in ipairs(st.history) do history[i] = v end
+    for i = 1, #st.history do val_history[i] = st.val_history[i] end
+    first_epoch = ck.epoch + 1
+    local last = #history
+    if last > 0 then
+      report.epochs, report.loss, report.val_loss = last, history[last],
+        val_history[last]
+    end
+  end
+
   -- the last finite weights, put back if the loss becomes NaN or infinite
   local snapshot = restore and has_method(net, "clone") and net:clone() or nil
   local last_print = t0
   if yield then co_yield(0, 0, n) end -- checked, ready: nothing ran yet
-  for epoch = 1, epochs do
+  for epoch = first_epoch, epochs do
     local sum, gn
     if rate then
       local lr = rate(epoch)
@@ -668,6 +733,17 @@ local function fit(net, x, y, opts)
         or now - last_print >= 0.5) then
       last_print = now
       progress_line(state, epochs, n, stopped)
+    end
+    if ckpt and (stopped or epoch == epochs or epoch % every == 0) then
+      local ok, err = checkpoint_mod.save(ckpt, { net = net, optimizer = opt,
+        epoch = epoch, state = {
+          history = history, val_history = val_history,
+          perm = perm and core.perm_state(perm) or nil,
+          rng = rng and core.rng_state(rng) or nil,
+        } })
+      if not ok then
+        error("nerve.fit: cannot write the checkpoint: " .. tostring(err), 0)
+      end
     end
     if stopped then
       report.stopped = stopped

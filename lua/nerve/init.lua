@@ -283,7 +283,9 @@ end
 --- nerve.gradcheck(net, loss, x, y [, eps]): the largest
 -- |g_backprop - g_numeric| / max(1, |g_numeric|) over all parameters, with
 -- central differences of step eps (default 1e-3). Leaves the parameters
--- and the accumulated gradients as they were.
+-- and the accumulated gradients as they were. Every forward starts from
+-- the same generator state (restored at the end), so dropout draws one
+-- mask for the whole check and is checked through it.
 function nerve.gradcheck(net, lossf, x, y, eps)
   checknet("nerve.gradcheck", net)
   if type(lossf) ~= "table" or type(lossf.forward) ~= "function" then
@@ -295,7 +297,12 @@ function nerve.gradcheck(net, lossf, x, y, eps)
   end
   y = targets(y)
   -- Everything that can raise on bad input runs before anything changes.
-  local dy = lossf:backward(net:forward(x), y)
+  local rng = core.rng_state()
+  local function forward()
+    core.set_rng_state(rng)
+    return net:forward(x)
+  end
+  local dy = lossf:backward(forward(), y)
   local params, grads = net:parameters(), net:gradients()
   local saved = {}
   for i, g in ipairs(grads) do saved[i] = g:copy() end
@@ -309,10 +316,10 @@ function nerve.gradcheck(net, lossf, x, y, eps)
         local orig = p:get(r, c)
         p:set(r, c, orig + eps)
         local up = p:get(r, c)
-        local lp = lossf:forward(net:forward(x), y)
+        local lp = lossf:forward(forward(), y)
         p:set(r, c, orig - eps)
         local down = p:get(r, c)
-        local lm = lossf:forward(net:forward(x), y)
+        local lm = lossf:forward(forward(), y)
         p:set(r, c, orig)
         local num = (lp - lm) / (up - down)
         local diff = grads[i]:get(r, c) - num
@@ -330,6 +337,7 @@ function nerve.gradcheck(net, lossf, x, y, eps)
       for c = 1, cols do g:set(r, c, s:get(r, c)) end
     end
   end
+  core.set_rng_state(rng)
   return worst
 end
 
@@ -347,6 +355,7 @@ end
 
 nerve.stop = require "nerve.stop"
 nerve.schedule = require "nerve.schedule"
+nerve.checkpoint = require "nerve.checkpoint"
 nerve.fit = require("nerve.fit").fit
 nerve.data = require "nerve.data"
 nerve.metrics = require "nerve.metrics"

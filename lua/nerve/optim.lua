@@ -106,13 +106,14 @@ function M.adagrad(net, opts)
 end
 
 local RPROP = set{ "increase", "decrease", "delta_min", "delta_max",
-  "delta_zero" }
+  "delta_zero", "fann" }
 
 --- nerve.rprop(net, {increase = 1.2, decrease = 0.5, delta_min = 0,
 -- delta_max = 50, delta_zero = 0.1}): iRPROP-, FANN's default training
 -- algorithm with FANN's default constants. It uses only the sign of the
 -- gradient, so it wants full batches: nerve.fit then defaults to one batch
--- of the whole set.
+-- of the whole set. fann = true copies FANN 2.x's code where it departs
+-- from the published rule (see the README).
 function M.rprop(net, opts)
   local fn = "nerve.rprop"
   opts = check(fn, net, opts, RPROP)
@@ -127,8 +128,12 @@ function M.rprop(net, opts)
     error(fn .. ": option 'decrease' must be a number in (0, 1], got "
       .. tostring(dec), 2)
   end
+  local fann = opts.fann
+  if fann ~= nil and type(fann) ~= "boolean" then
+    error(fn .. ": option 'fann' must be a boolean, got " .. type(fann), 2)
+  end
   return core.rprop(net, inc, dec or 0.5, dmin, dmax,
-    number(fn, opts, "delta_zero", 0.1, 0))
+    number(fn, opts, "delta_zero", 0.1, 0), fann or false)
 end
 
 return M

@@ -1229,6 +1229,175 @@ static void test_context(void) {
   unsetenv("NERVE_ISA");
 }
 
+
+/* --------------------------------- 10. the training toolkit (issue 4) */
+
+/* A 2 -> 2 linear net with parameters P and gradients G (W then b). */
+static nerve_net *toolkit_net(nerve_ctx *ctx) {
+  static const double P[6] = {0.5, -0.25, 1.5, -2, 0.125, -0.75};
+  static const double G[6] = {0.1, -0.4, 0.05, 1.2, -0.3, 0.02};
+  nerve_net *net = NULL;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  add(net, lin(ctx, 2, 2));
+  set_mat(nerve_net_param(net, 0), P);
+  set_mat(nerve_net_param(net, 1), P + 4);
+  set_mat(nerve_net_grad(net, 0), G);
+  set_mat(nerve_net_grad(net, 1), G + 4);
+  return net;
+}
+
+static void test_toolkit_optimizers(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_net *net = toolkit_net(ctx);
+  nerve_optim *o = NULL;
+  /* AdamW: one step is p (1 - lr wd) - lr sign(g) (bias-corrected) */
+  nerve_adam_opts aw = {0.01f, 0.9f, 0.999f, 1e-8f, 0.5f};
+  CHECK(nerve_adamw_new(net, &aw, &o) == NERVE_OK);
+  CHECK(strcmp(nerve_optim_name(o), "adamw") == 0);
+  CHECK(nerve_optim_state_size(o) == 12);
+  CHECK(nerve_optim_step(o) == NERVE_OK);
+  double want = 0.5 * (1 - 0.01 * 0.5) - 0.01 * 0.1 / (0.1 + 1e-8);
+  CHECK(fabs(nerve_net_param(net, 0).data[0] - want) < 1e-6);
+  CHECK(nerve_optim_set_steps(o, -1) == NERVE_EARG);
+  CHECK(nerve_optim_set_steps(o, 7) == NERVE_OK && nerve_optim_steps(o) == 7);
+  nerve_optim_free(o);
+  /* RPROP: the first step is delta_zero against the gradient's sign */
+  nerve_rprop_opts rp = {1.2f, 0.5f, 0, 50, 0.1f, 0};
+  float before = nerve_net_param(net, 0).data[1];
+  CHECK(nerve_rprop_new(net, &rp, &o) == NERVE_OK);
+  CHECK(nerve_optim_lr(o) == 0);
+  CHECK(nerve_optim_step(o) == NERVE_OK);
+  CHECK(fabs(nerve_net_param(net, 0).data[1] - (before + 0.1f)) < 1e-7);
+  CHECK(nerve_optim_state(o)[12 / 2 + 1] == 0.1f); /* steps after grads */
+  nerve_optim_free(o);
+  /* bad options */
+  nerve_rmsprop_opts rm = {0.01f, 1.5f, 1e-8f, 0, 0, 0};
+  CHECK(nerve_rmsprop_new(net, &rm, &o) == NERVE_EARG);
+  nerve_adagrad_opts ag = {0.01f, -1, 0, 0, 1e-10f};
+  CHECK(nerve_adagrad_new(net, &ag, &o) == NERVE_EARG);
+  rp.delta_min = 60;
+  CHECK(nerve_rprop_new(net, &rp, &o) == NERVE_EARG);
+  rp.delta_min = 0;
+  rp.decrease = 0;
+  CHECK(nerve_rprop_new(net, &rp, &o) == NERVE_EARG);
+  /* clipping: by the optimizer and by hand, the same rule */
+  rm.alpha = 0.99f;
+  CHECK(nerve_rmsprop_new(net, &rm, &o) == NERVE_OK);
+  CHECK(nerve_optim_set_clip(o, -1) == NERVE_EARG);
+  CHECK(nerve_optim_set_clip(o, NAN) == NERVE_EARG);
+  CHECK(nerve_optim_set_clip(o, 0.5) == NERVE_OK && nerve_optim_clip(o) == 0.5);
+  nerve_optim_free(o);
+  double norm = nerve_net_grad_norm(net);
+  CHECK(fabs(nerve_net_clip_grad_norm(net, 0.5) - norm) < 1e-12);
+  CHECK(fabs(nerve_net_grad_norm(net) - 0.5) < 1e-6);
+  CHECK(fabs(nerve_net_clip_grad_norm(net, 10) - 0.5) < 1e-6);
+  CHECK(fabs(nerve_net_grad_norm(net) - 0.5) < 1e-6); /* below: untouched */
+  nerve_net_free(net);
+  end_ctx(ctx, &c);
+  /* every allocation of the new constructors may fail, leaking nothing */
+  for (size_t k = 1; k < 40; k++) {
+    ctx = new_ctx(&c);
+    net = toolkit_net(ctx);
+    c.fail_at = c.calls + k;
+    nerve_rmsprop_opts r2 = {0.01f, 0.99f, 1e-8f, 0, 0.9f, 1};
+    nerve_status s = nerve_rmsprop_new(net, &r2, &o);
+    CHECK(s == NERVE_OK || s == NERVE_ENOMEM);
+    if (s == NERVE_OK) {
+      CHECK(nerve_optim_state_size(o) == 18);
+      nerve_optim_free(o);
+    }
+    c.fail_at = 0;
+    nerve_net_free(net);
+    end_ctx(ctx, &c);
+    if (s == NERVE_OK) break;
+  }
+}
+
+static void test_toolkit_layers(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_layer *l = NULL;
+  CHECK(nerve_act_new(ctx, NERVE_DROPOUT, 1.0f, &l) == NERVE_EARG);
+  CHECK(nerve_act_new(ctx, NERVE_DROPOUT, -0.1f, &l) == NERVE_EARG);
+  CHECK(nerve_act_new(ctx, NERVE_ELU, NAN, &l) == NERVE_EARG);
+  CHECK(nerve_kind_find("gelu") == NERVE_GELU);
+  CHECK(strcmp(nerve_kind_name(NERVE_SIGMOID_SYMMETRIC),
+               "sigmoid_symmetric") == 0);
+  /* dropout: training by default, identity when evaluating */
+  nerve_net *net = NULL;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  add(net, act(ctx, NERVE_DROPOUT, 0.5f));
+  CHECK(nerve_net_training(net) == 1);
+  float xv[64];
+  for (int i = 0; i < 64; i++) xv[i] = (float)i + 1;
+  nerve_mat x = nerve_mat_view(xv, 4, 16), out;
+  CHECK(nerve_net_forward(net, &x, &out) == NERVE_OK);
+  int zeros = 0, scaled = 0;
+  for (int i = 0; i < 64; i++) {
+    zeros += out.data[i] == 0;
+    scaled += out.data[i] == 2 * xv[i];
+  }
+  CHECK(zeros + scaled == 64 && zeros > 10 && scaled > 10);
+  nerve_net_set_training(net, 0);
+  CHECK(nerve_net_forward(net, &x, &out) == NERVE_OK);
+  CHECK(memcmp(out.data, xv, sizeof xv) == 0);
+  /* the model format keeps the new kinds and their parameters */
+  add(net, act(ctx, NERVE_SIGMOID_SYMMETRIC, 0.75f));
+  add(net, act(ctx, NERVE_ELU, 0.3f));
+  void *bytes;
+  size_t len;
+  CHECK(nerve_net_serialize(net, &bytes, &len) == NERVE_OK);
+  nerve_net *back = NULL;
+  CHECK(nerve_net_deserialize(ctx, bytes, len, &back) == NERVE_OK);
+  CHECK(nerve_layer_kind(nerve_net_layer(back, 1)) == NERVE_SIGMOID_SYMMETRIC);
+  CHECK(nerve_layer_alpha(nerve_net_layer(back, 1)) == 0.75f);
+  CHECK(nerve_layer_alpha(nerve_net_layer(back, 0)) == 0.5f);
+  nerve_net_free(back);
+  nerve_free(ctx, bytes);
+  nerve_net_free(net);
+  /* initialisers */
+  l = lin(ctx, 6, 3);
+  nerve_rng *r = nerve_ctx_rng(ctx);
+  CHECK(nerve_layer_init_with(l, NERVE_INIT_NORMAL, -1, r) == NERVE_EARG);
+  CHECK(nerve_layer_init_with(l, NERVE_INIT_CONSTANT, NAN, r) == NERVE_EARG);
+  CHECK(nerve_layer_init_with(l, (nerve_init)99, 1, r) == NERVE_EARG);
+  CHECK(nerve_layer_init_with(l, NERVE_INIT_CONSTANT, 0.25, r) == NERVE_OK);
+  CHECK(nerve_layer_weight(l).data[17] == 0.25f);
+  CHECK(nerve_layer_init_with(l, NERVE_INIT_ORTHOGONAL, 2, r) == NERVE_OK);
+  nerve_mat w = nerve_layer_weight(l);
+  for (int a = 0; a < 3; a++)
+    for (int b = 0; b < 3; b++) {
+      double d = 0;
+      for (int i = 0; i < 6; i++) d += (double)w.data[i * 3 + a] * w.data[i * 3 + b];
+      CHECK(fabs(d - (a == b ? 4 : 0)) < 1e-5);
+    }
+  CHECK(nerve_layer_init(l, NERVE_INIT_HE_NORMAL, r) == NERVE_OK);
+  nerve_layer_release(l);
+  end_ctx(ctx, &c);
+}
+
+static void test_toolkit_files(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  CHECK(nerve_crc32("123456789", 9) == 0xCBF43926u); /* the check value */
+  char path[] = "/tmp/nerve_ckXXXXXX";
+  int fd = mkstemp(path);
+  CHECK(fd >= 0);
+  if (fd >= 0) close(fd);
+  CHECK(nerve_file_write(ctx, path, "abc", 3) == NERVE_OK);
+  FILE *f = fopen(path, "rb");
+  char got[8] = {0};
+  CHECK(f && fread(got, 1, 8, f) == 3 && memcmp(got, "abc", 3) == 0);
+  if (f) fclose(f);
+  unlink(path);
+  errno = 0;
+  CHECK(nerve_file_write(ctx, "/nonexistent/dir/x", "abc", 3) == NERVE_EIO);
+  CHECK(errno == ENOENT);
+  CHECK(nerve_file_write(ctx, "", "abc", 3) == NERVE_EARG);
+  end_ctx(ctx, &c);
+}
+
 int main(void) {
   test_context();
   test_seed_network();
@@ -1239,5 +1408,8 @@ int main(void) {
   test_alloc_failures();
   test_training();
   test_errors();
+  test_toolkit_optimizers();
+  test_toolkit_layers();
+  test_toolkit_files();
   return check_report("test_engine");
 }

@@ -439,6 +439,180 @@ static void test_accuracy(const nerve_kernels *t, const float *x, size_t n) {
   free(r), free(s);
 }
 
+
+/* ------------------------------- elu, softplus, gelu (appended slots) */
+
+/* The stated bounds (act_more_avx512.c); the scalar reference meets them
+** too. gelu's left side adds GELU_COND x^2 (float's conditioning). */
+#define ELU_REL 5e-7
+#define SOFTPLUS_REL 5e-7
+#define GELU_REL 1e-6
+#define GELU_COND 1.2e-7
+#define ELU_ALPHA 0.7f
+#define SQRT_2PI 2.5066282746310002
+
+enum { M_ELU, M_SOFTPLUS, M_GELU, M_ELU_BWD, M_SOFTPLUS_BWD, M_GELU_BWD, NMORE };
+static const char *more_name[] = {"elu", "softplus", "gelu", "elu_bwd",
+                                  "softplus_bwd", "gelu_bwd"};
+
+static double elu_d(double x) { return x > 0 ? x : ELU_ALPHA * expm1(x); }
+static double softplus_d(double x) {
+  return (x > 0 ? x : 0) + log1p(exp(-fabs(x)));
+}
+/* the limits at +-inf exactly (inf * 0 would give NaN) */
+static double gelu_d(double x) {
+  return x < -40 ? -0.0 : 0.5 * x * erfc(-x / sqrt(2.0));
+}
+static double gelu_dd(double x) {
+  if (x < -40 || x > 40) return x > 0;
+  return 0.5 * erfc(-x / sqrt(2.0)) + x * exp(-0.5 * x * x) / SQRT_2PI;
+}
+
+/* f of table t over n floats x (dy for the error terms; y the forward
+** output the elu error term needs). */
+static void more(const nerve_kernels *t, int f, size_t n, const float *x,
+                 const float *y, const float *dy, float *out) {
+  switch (f) {
+  case M_ELU: t->elu(n, x, out, ELU_ALPHA); break;
+  case M_SOFTPLUS: t->softplus(n, x, out); break;
+  case M_GELU: t->gelu(n, x, out); break;
+  case M_ELU_BWD: t->elu_bwd(n, x, y, dy, out, ELU_ALPHA); break;
+  case M_SOFTPLUS_BWD: t->softplus_bwd(n, x, dy, out); break;
+  default: t->gelu_bwd(n, x, dy, out); break;
+  }
+}
+
+/* The exact value in double and the bound of one result. */
+static double more_exact(int f, double x, double dy, double *tol) {
+  double w;
+  switch (f) {
+  case M_ELU: w = elu_d(x), *tol = ELU_REL * fabs(w); break;
+  case M_SOFTPLUS: w = softplus_d(x), *tol = SOFTPLUS_REL * fabs(w); break;
+  case M_GELU: /* x Phi(x): Phi's rounding below FLT_MIN, times |x| */
+    w = gelu_d(x);
+    *tol = (GELU_REL + (x < 0 ? GELU_COND * x * x : 0)) * fabs(w) +
+           TINY_ABS * fabs(x);
+    break;
+  case M_ELU_BWD: /* from the float y = elu(x): its error passes on, and
+                  ** y + alpha cancels to y's rounding (U alpha) */
+    w = dy * (x > 0 ? 1 : elu_d(x) + ELU_ALPHA);
+    *tol = (2 * ELU_REL + 2 * U) * fabs(w) + 2 * U * ELU_ALPHA * fabs(dy);
+    break;
+  case M_SOFTPLUS_BWD:
+    w = dy * sigmoid_d(x), *tol = (SIGMOID_REL + 2 * U) * fabs(w);
+    break;
+  default: /* the sum cancels near x = -0.75: bound by its terms */
+    w = dy * gelu_dd(x);
+    *tol = (GELU_REL + (x < 0 ? GELU_COND * x * x : 0)) * fabs(dy) *
+               (0.5 * erfc(-x / sqrt(2.0)) +
+                fabs(x) * exp(-0.5 * x * x) / SQRT_2PI) +
+           TINY_ABS * fabs(x * dy);
+    break;
+  }
+  *tol += TINY_ABS * (1 + fabs(dy));
+  return w;
+}
+
+/* Every result of table t over the inputs x against double, within its
+** bound (the y the error terms read comes from the same table). */
+static void test_more_accuracy(const nerve_kernels *t, const float *x,
+                               size_t n) {
+  float *y = xmalloc(n * sizeof *y), *dy = xmalloc(n * sizeof *dy);
+  float *out = xmalloc(n * sizeof *out);
+  for (size_t i = 0; i < n; i++) dy[i] = i % 3 ? uni(-2, 2) : 1.0f;
+  t->elu(n, x, y, ELU_ALPHA);
+  for (int f = 0; f < NMORE; f++) {
+    double worst = 0;
+    size_t at = 0;
+    int nan = 0;
+    more(t, f, n, x, y, dy, out);
+    for (size_t i = 0; i < n; i++) {
+      double tol, w = more_exact(f, x[i], f >= M_ELU_BWD ? dy[i] : 1, &tol);
+      if (isnan(out[i]) != isnan(w)) nan = 1;
+      if (isnan(w) || isinf(w)) {
+        if (!isnan(w) && out[i] != w) nan = 1;
+        continue;
+      }
+      double e = fabs(out[i] - w) / tol;
+      if (e > worst) worst = e, at = i;
+    }
+    if (!(worst <= 1) || nan)
+      fprintf(stderr, "%s %s: error %.3g of the bound at x = %.9g (%.9g)%s\n",
+              t->name, more_name[f], worst, x[at], out[at],
+              nan ? ", NaN or inf where not due" : "");
+    CHECK(worst <= 1);
+    CHECK(!nan);
+  }
+  /* saturation */
+  float sx[4] = {-HUGE_VALF, HUGE_VALF, NAN, -1e4f}, sy[4];
+  t->elu(4, sx, sy, ELU_ALPHA);
+  CHECK(sy[0] == -ELU_ALPHA && sy[1] == HUGE_VALF && isnan(sy[2]));
+  t->softplus(4, sx, sy);
+  CHECK(sy[0] == 0 && sy[1] == HUGE_VALF && isnan(sy[2]) && sy[3] == 0);
+  t->gelu(4, sx, sy);
+  CHECK(sy[0] == 0 && sy[1] == HUGE_VALF && isnan(sy[2]) && sy[3] == 0);
+  free(y), free(dy), free(out);
+}
+
+/* SIMD against the scalar reference on every length up to 70 and a few
+** big ones, in place and not, with guarded outputs. */
+static int more_case(const nerve_kernels *ref, const nerve_kernels *t, int f,
+                     size_t n, int inplace) {
+  float *x = xmalloc(n * sizeof *x), *dy = xmalloc(n * sizeof *dy);
+  float *y = xmalloc(n * sizeof *y);
+  float *want = xmalloc((n + 16) * sizeof *want);
+  float *got = xmalloc((n + 16) * sizeof *got);
+  int ok = 1, bwd = f >= M_ELU_BWD;
+  memset(x, 0, n * sizeof *x); /* (gcc cannot see the loop fill it) */
+  for (size_t i = 0; i < n; i++) {
+    x[i] = uni(-12, 12);
+    if (i % 7 == 3) x[i] = i % 2 ? 0.0f : -0.0f;
+    dy[i] = uni(-2, 2);
+    y[i] = 0;
+  }
+  ref->elu(n, x, y, ELU_ALPHA);
+  for (size_t i = 0; i < n + 16; i++) want[i] = got[i] = GUARD;
+  if (inplace) { /* y = x, or dx = dy */
+    memcpy(want, bwd ? dy : x, n * sizeof *x);
+    memcpy(got, want, n * sizeof *x);
+    more(ref, f, n, bwd ? x : want, y, want, want);
+    more(t, f, n, bwd ? x : got, y, got, got);
+  } else {
+    more(ref, f, n, x, y, dy, want);
+    more(t, f, n, x, y, dy, got);
+  }
+  for (size_t i = 0; i < n + 16 && ok; i++) {
+    double tol = 0;
+    if (i < n) {
+      more_exact(f, x[i], bwd ? dy[i] : 1, &tol);
+      tol *= 2; /* the two sides' bounds added */
+    }
+    if (i < n ? !(fabs((double)got[i] - want[i]) <= tol)
+              : !same_bits(got[i], GUARD)) {
+      fprintf(stderr, "%s %s n=%zu%s: [%zu] = %.9g, want %.9g (x %.9g)\n",
+              t->name, more_name[f], n, inplace ? " in place" : "", i, got[i],
+              want[i], i < n ? x[i] : 0.0);
+      ok = 0;
+    }
+  }
+  free(x), free(dy), free(y), free(want), free(got);
+  return ok;
+}
+
+static void test_more(const nerve_kernels *ref, const nerve_kernels *t) {
+  static const size_t big[] = {255, 256, 257, 1000, 4099};
+  CHECK(t->elu != ref->elu && t->softplus != ref->softplus &&
+        t->gelu != ref->gelu && t->elu_bwd != ref->elu_bwd &&
+        t->softplus_bwd != ref->softplus_bwd && t->gelu_bwd != ref->gelu_bwd);
+  for (int f = 0; f < NMORE; f++) {
+    for (size_t n = 1; n <= 70; n++) CHECK(more_case(ref, t, f, n, 0));
+    for (size_t i = 0; i < sizeof big / sizeof *big; i++) {
+      CHECK(more_case(ref, t, f, big[i], 0));
+      CHECK(more_case(ref, t, f, big[i] - 240, 1));
+    }
+  }
+}
+
 /* ---------------------------------------------------------------- main */
 
 /* Each SIMD table overrides every slot. */
@@ -464,6 +638,7 @@ int main(void) {
   CHECK(nerve_kernels_get("no such set") == NULL);
   CHECK(nerve_kernels_best() != NULL);
   test_accuracy(ref, x, nx);
+  test_more_accuracy(ref, x, nx);
   for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
     const nerve_kernels *t = nerve_kernels_get(sets[i]);
     if (!t) continue; /* this CPU cannot run it */
@@ -474,6 +649,8 @@ int main(void) {
     test_elem(ref, t);
     test_softmax(ref, t);
     test_accuracy(t, x, nx);
+    test_more(ref, t);
+    test_more_accuracy(t, x, nx);
   }
   free(x);
   return check_report("test_kernels");

@@ -83,6 +83,46 @@ function M.test_model_bytes_round_trip_in_memory()
   lu.assertIsString(msg)
 end
 
+function M.test_a_checkpoint_resumes_in_memory()
+  local x = nerve.matrix{ {0, 0}, {0, 1}, {1, 0}, {1, 1} }
+  local y = nerve.matrix{ {0}, {1}, {1}, {0} }
+  local loss = nerve.mse()
+  local function model()
+    return nerve.sequential{ nerve.linear(2, 8), nerve.gelu(), nerve.dropout(0.25),
+      nerve.linear(8, 1) }
+  end
+  local function step(net, opt)
+    net:zero_grad()
+    net:backward(x, loss:backward(net:forward(x), y))
+    opt:step()
+  end
+  nerve.seed(5)
+  local a = model()
+  local oa = nerve.adamw(a, { lr = 0.01 })
+  for _ = 1, 4 do step(a, oa) end
+  nerve.seed(5)
+  local b = model()
+  local ob = nerve.adamw(b, { lr = 0.01 })
+  for _ = 1, 2 do step(b, ob) end
+  local bytes = nerve.checkpoint.bytes{ net = b, optimizer = ob, epoch = 2 }
+  local c = model()
+  local oc = nerve.adamw(c, { lr = 0.01 })
+  assert(nerve.checkpoint.parse(bytes)):restore{ net = c, optimizer = oc }
+  for _ = 1, 2 do step(c, oc) end
+  lu.assertEquals(c:layer(4).weight:totable(), a:layer(4).weight:totable())
+end
+
+function M.test_a_capped_allocator_fails_an_optimizer_cleanly()
+  local net = nerve.mlp{ 300, 300, 10 }
+  collectgarbage()
+  host.limit(host.limit() + 100000)
+  local ok, err = pcall(nerve.rmsprop, net, { momentum = 0.9, centered = true })
+  host.limit(0)
+  lu.assertFalse(ok)
+  lu.assertStrContains(tostring(err), "memory")
+  lu.assertStrContains(tostring(nerve.rmsprop(net)), "rmsprop")
+end
+
 local runner = lu.LuaUnit.new()
 runner:setOutputType("text")
 runner:runSuiteByInstances({ { "embed", M } })

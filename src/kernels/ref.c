@@ -119,10 +119,12 @@ static void softplus(size_t n, const float *x, float *y) {
     y[i] = (x[i] > 0 ? x[i] : 0.0f) + log1pf(expf(-fabsf(x[i])));
 }
 
-/* erfc keeps the left tail accurate where 1 + erf would cancel */
+/* erfc keeps the left tail accurate where 1 + erf would cancel; below
+** GELU_ZERO the result underflows (and -inf * 0 would give NaN) */
+#define GELU_ZERO -15.0f
 static void gelu(size_t n, const float *x, float *y) {
   for (size_t i = 0; i < n; i++)
-    y[i] = 0.5f * x[i] * erfcf(-x[i] * 0.70710678f);
+    y[i] = x[i] < GELU_ZERO ? -0.0f : 0.5f * x[i] * erfcf(-x[i] * 0.70710678f);
 }
 
 static void elu_bwd(size_t n, const float *a, const float *y, const float *dy,
@@ -140,7 +142,9 @@ static void gelu_bwd(size_t n, const float *a, const float *dy, float *dx) {
   for (size_t i = 0; i < n; i++) {
     float cdf = 0.5f * erfcf(-a[i] * 0.70710678f);
     float pdf = 0.39894228f * expf(-0.5f * a[i] * a[i]);
-    dx[i] = dy[i] * (cdf + a[i] * pdf);
+    /* a clamped where pdf is 0 anyway: no inf * 0 */
+    float ac = a[i] > 15.0f ? 15.0f : a[i];
+    dx[i] = a[i] < GELU_ZERO ? 0.0f * dy[i] : dy[i] * (cdf + ac * pdf);
   }
 }
 

@@ -71,22 +71,29 @@ static nerve_status write_file(char *tmp, const char *path,
   return NERVE_OK;
 }
 
+nerve_status nerve_file_write(nerve_ctx *ctx, const char *path,
+                              const void *bytes, size_t len) {
+  if (!ctx || !path || !*path || (!bytes && len)) return NERVE_EARG;
+  size_t plen = strlen(path);
+  char *tmp = nerve_malloc(ctx, plen + sizeof ".tmpXXXXXX");
+  if (!tmp) return NERVE_ENOMEM;
+  memcpy(tmp, path, plen);
+  memcpy(tmp + plen, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
+  nerve_status s = write_file(tmp, path, bytes, len);
+  int err = errno;
+  nerve_free(ctx, tmp);
+  errno = err;
+  return s;
+}
+
 nerve_status nerve_net_save(const nerve_net *net, const char *path) {
   if (!net || !path || !*path) return NERVE_EARG;
   void *bytes;
-  size_t len, plen = strlen(path);
+  size_t len;
   nerve_status s = nerve_net_serialize(net, &bytes, &len);
   if (s) return s;
-  char *tmp = nerve_malloc(net->ctx, plen + sizeof ".tmpXXXXXX");
-  if (!tmp) {
-    nerve_free(net->ctx, bytes);
-    return NERVE_ENOMEM;
-  }
-  memcpy(tmp, path, plen);
-  memcpy(tmp + plen, ".tmpXXXXXX", sizeof ".tmpXXXXXX");
-  s = write_file(tmp, path, bytes, len);
+  s = nerve_file_write(net->ctx, path, bytes, len);
   int err = errno;
-  nerve_free(net->ctx, tmp);
   nerve_free(net->ctx, bytes);
   errno = err;
   return s;

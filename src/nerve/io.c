@@ -32,6 +32,10 @@ static uint32_t crc32(const unsigned char *p, size_t n) {
   return c ^ 0xFFFFFFFFu;
 }
 
+uint32_t nerve_crc32(const void *bytes, size_t len) {
+  return crc32((const unsigned char *)bytes, len);
+}
+
 static void wr32(unsigned char *p, uint32_t v) {
   p[0] = (unsigned char)v;
   p[1] = (unsigned char)(v >> 8);

@@ -224,8 +224,32 @@ static void adagrad_step(const nerve_adagrad_opts *o, long t, size_t n,
   }
 }
 
+/* FANN 2.x's variant (see nerve.h); g = dE/dp, FANN's slope is -g. */
+static void rprop_fann_step(const nerve_rprop_opts *o, size_t n, float *p,
+                            const float *grad, float *prev, float *step) {
+  for (size_t j = 0; j < n; j++) {
+    float g = grad[j], d = step[j] > 0.0001f ? step[j] : 0.0001f;
+    if (g * prev[j] >= 0) {
+      d *= o->increase;
+      if (d > o->delta_max) d = o->delta_max;
+    } else {
+      d *= o->decrease;
+      if (d < o->delta_min) d = o->delta_min;
+      g = 0;
+    }
+    float w = g > 0 ? p[j] - d : p[j] + d;
+    p[j] = w < -1500 ? -1500 : w > 1500 ? 1500 : w;
+    step[j] = d;
+    prev[j] = g;
+  }
+}
+
 static void rprop_step(const nerve_rprop_opts *o, size_t n, float *p,
                        const float *grad, float *prev, float *step) {
+  if (o->fann) {
+    rprop_fann_step(o, n, p, grad, prev, step);
+    return;
+  }
   for (size_t j = 0; j < n; j++) {
     float g = grad[j], s = g * prev[j], d = step[j];
     if (s > 0) {
