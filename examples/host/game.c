@@ -112,6 +112,8 @@ int main(int argc, char **argv) {
          "training budget %.1f ms)  danger at player\n",
          FRAME_S * 1e3, TRAIN_BUDGET_S * 1e3);
   for (int f = 1; f <= frames; f++) {
+    next += FRAME_S; /* frame f starts at its tick, as a vsync'd loop does */
+    sleep_until(next);
     double t0 = now();
     /* update: training gets its budget unless it has finished */
     int batches = 0;
@@ -156,8 +158,6 @@ int main(int argc, char **argv) {
       printf("%5d  %5d  %7d  %-8.4f  %7.2f  %s  %.3f at r=%.2f (%s)\n", f,
              epoch, batches, loss, work * 1e3, done ? "(trained)" : "         ",
              d, r, r > 0.4 && r < 0.75 ? "ring" : "safe");
-    next += FRAME_S;
-    sleep_until(next);
   }
   double wall = now() - start;
   printf("%d frames in %.2f s: work %.2f ms average, %.2f ms at most (frame "
