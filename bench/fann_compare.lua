@@ -1,14 +1,16 @@
 -- nerve and FANN side by side on the FANN benchmark sets (`make bench-fann`):
--- the same topology (sigmoid layers), the same initial weight range, the
--- same epoch budget, trained in one run; prints each one's test MSE (FANN's
+-- the same topology (sigmoid layers) and the same epoch budget, trained in
+-- one run; prints each one's test MSE (FANN's
 -- definition) after the last epoch and at its best epoch (the protocol of
 -- FANN's published figures), and the wall time of the training epochs.
 --
 --   ./nerve bench/fann_compare.lua --fann build/fann_compare
 --       [--data FOLDER] [--epochs N] [--seed N] [SET ...]
 --
--- FANN trains with its default iRPROP- (full batch); nerve with Adam
--- (lr 1e-3, batches of 16, its usual way) and the MSE loss. Both run on one
+-- FANN trains with its default iRPROP- (full batch) from U(-0.1, 0.1);
+-- nerve with Adam (lr 3e-3, batches of 16, its usual way) and the MSE
+-- loss from its default Xavier initialisation (--fann-init: FANN's range;
+-- --lr X: another rate). Both run on one
 -- thread; only training epochs are timed (test evaluations are not).
 -- Never part of `make test`: timings depend on the machine's load.
 
@@ -25,8 +27,8 @@ local SETS = { "diabetes", "gene", "mushroom", "soybean", "thyroid",
 local HIDDEN = { parity8 = { 32 } }
 local DEFAULT_HIDDEN = { 16 }
 
-local fann_bin, folder, epochs, seed, only =
-  nil, "../shared/datasets/fann", 200, 1, {}
+local fann_bin, folder, epochs, seed, lr, fann_init, only =
+  nil, "../shared/datasets/fann", 200, 1, 3e-3, false, {}
 do
   local i = 1
   while i <= #arg do
@@ -35,13 +37,15 @@ do
     elseif a == "--data" then folder = arg[i + 1]; i = i + 1
     elseif a == "--epochs" then epochs = math.tointeger(tonumber(arg[i + 1])); i = i + 1
     elseif a == "--seed" then seed = math.tointeger(tonumber(arg[i + 1])); i = i + 1
+    elseif a == "--lr" then lr = tonumber(arg[i + 1]); i = i + 1
+    elseif a == "--fann-init" then fann_init = true
     else only[a] = true end
     i = i + 1
   end
 end
 if not fann_bin or not epochs or not seed then
   io.stderr:write("usage: fann_compare.lua --fann PROGRAM [--data FOLDER] "
-    .. "[--epochs N] [--seed N] [SET ...]\n")
+    .. "[--epochs N] [--seed N] [--lr X] [--fann-init] [SET ...]\n")
   os.exit(2)
 end
 
@@ -67,9 +71,9 @@ local function run_nerve(name, hidden)
   sizes[#sizes + 1] = n_out
   nerve.seed(seed)
   local net = nerve.mlp(sizes)
-  -- FANN's initial range, so that both start alike
+  -- --fann-init: FANN's initial range, so that both start alike
   local g = nerve.core.rng(seed)
-  for i = 1, #net do
+  for i = 1, fann_init and #net or 0 do
     local w = net:layer(i).weight
     if w then
       local r, c = w:shape()
@@ -80,7 +84,7 @@ local function run_nerve(name, hidden)
   end
   local best, best_epoch, eval_s = math.huge, 0, 0
   local report = nerve.fit(net, x, y, {
-    loss = nerve.mse(), optimizer = nerve.adam(net, { lr = 1e-3 }),
+    loss = nerve.mse(), optimizer = nerve.adam(net, { lr = lr }),
     epochs = epochs, batch = 16, seed = seed,
     on_epoch = function(state)
       local t = nerve.core.clock()
@@ -108,5 +112,6 @@ for _, name in ipairs(SETS) do
       f.mse, f.best_mse, f.seconds, PUBLISHED[name]))
   end
 end
-print("nerve: Adam lr 1e-3, batch 16; FANN: iRPROP- (default); both sigmoid, "
-  .. "weights U(-0.1, 0.1); 'best' = lowest test MSE after any epoch")
+print(("nerve: Adam lr %g, batch 16, %s; FANN: iRPROP- (its default), "
+  .. "U(-0.1, 0.1); both sigmoid layers; 'best' = lowest test MSE after any "
+  .. "epoch"):format(lr, fann_init and "U(-0.1, 0.1)" or "Xavier init"))
