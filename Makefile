@@ -143,21 +143,26 @@ mnist-verify:
 # ---------------------------------------------------------------- bench
 
 # nerve beside FANN (Debian's libfann-dev, installed here when run as
-# root) on the FANN benchmark sets; BENCH_ARGS adds options (--epochs N,
-# set names). Never part of `make test`.
-FANN_DATA ?= ../shared/datasets/fann
+# root) on the FANN benchmark sets (../shared's copy, or the one Debian's
+# libfann-doc ships); BENCH_ARGS adds options (--epochs N, --lr X, set
+# names). Never part of `make test`.
+FANN_DOC_DATA = /usr/share/doc/libfann-dev/examples/datasets
+FANN_DATA ?= $(firstword $(wildcard ../shared/datasets/fann) $(FANN_DOC_DATA))
 $(BUILD)/fann_compare: bench/fann_compare.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -O2 $(WARN) -D_POSIX_C_SOURCE=200809L $< -o $@ -lfloatfann -lm
 
 bench-fann: deps $(CORE)
-	@if [ ! -f /usr/include/floatfann.h ]; then \
+	@missing=""; \
+	[ -f /usr/include/floatfann.h ] || missing="$$missing libfann-dev"; \
+	[ -d $(FANN_DATA) ] || missing="$$missing libfann-doc"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing: libfann-dev"; \
+	    echo "installing:$$missing"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq libfann-dev) >/dev/null || exit 1; \
+	      apt-get install -y -qq $$missing) >/dev/null || exit 1; \
 	  else \
-	    echo "missing: libfann-dev; run: sudo apt-get install -y libfann-dev"; \
+	    echo "missing:$$missing; run: sudo apt-get install -y$$missing"; \
 	    exit 1; \
 	  fi; \
 	fi

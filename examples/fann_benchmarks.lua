@@ -3,7 +3,8 @@
 --
 --   ./nerve examples/fann_benchmarks.lua [--quick] [--data FOLDER] [SET ...]
 --
--- FOLDER holds the FANN files (default ../shared/datasets/fann). MSE is
+-- FOLDER holds the FANN files (default ../shared/datasets/fann, else
+-- Debian's libfann-doc copy in /usr/share/doc/libfann-dev/examples). MSE is
 -- FANN's: the sum of squared errors over every output and sample divided
 -- by samples * outputs (nerve.metrics.mse).
 --
@@ -55,7 +56,12 @@ local SETS = {
 local CLASSIFICATION = { diabetes = true, gene = true, mushroom = true,
   soybean = true, thyroid = true, parity8 = true }
 
-local folder, quick, only = "../shared/datasets/fann", false, {}
+-- Where the files are: ../shared's copy, or Debian's libfann-doc (which
+-- ships them: apt-get install libfann-doc).
+local FOLDERS = { "../shared/datasets/fann",
+  "/usr/share/doc/libfann-dev/examples/datasets" }
+
+local folder, quick, only = nil, false, {}
 do
   local i = 1
   while i <= #arg do
@@ -66,8 +72,30 @@ do
   end
 end
 
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+if not folder then
+  for _, f in ipairs(FOLDERS) do
+    if exists(f .. "/diabetes.train") or exists(f .. "/diabetes.train.gz") then
+      folder = f
+      break
+    end
+  end
+  if not folder then
+    io.stderr:write("fann_benchmarks.lua: no FANN data sets found; give "
+      .. "--data FOLDER or run: apt-get install libfann-doc\n")
+    os.exit(1)
+  end
+end
+
 local function load(name, ext)
-  local x, y = nerve.data.fann(folder .. "/" .. name .. "." .. ext)
+  local path = folder .. "/" .. name .. "." .. ext
+  if not exists(path) and exists(path .. ".gz") then path = path .. ".gz" end
+  local x, y = nerve.data.fann(path)
   if not x then
     io.stderr:write("fann_benchmarks.lua: ", y, "\n")
     os.exit(1)
