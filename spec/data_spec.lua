@@ -33,6 +33,13 @@ describe("nerve.data.csv", function()
     assert.are.same({ { 1 }, { 2 }, { 3 } }, y:totable())
   end)
 
+  it("reads a gzip-compressed CSV the same way", function()
+    local x1, y1 = data.csv(D .. "tiny.csv", { header = true })
+    local x2, y2 = data.csv(D .. "tiny.csv.gz", { header = true })
+    assert.are.same(x1:totable(), x2:totable())
+    assert.are.same(y1:totable(), y2:totable())
+  end)
+
   it("takes the number of target columns from opts.target", function()
     local x, y = data.csv(D .. "noheader.csv", { target = 2 })
     assert.are.same({ { 1, 2 }, { 3, 4 } }, x:totable())
