@@ -73,9 +73,6 @@ $(BUILD)/obj/gen/nerve_lua_src.o: $(BUILD)/gen/nerve_lua_src.c src/nerve_lua_src
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/nerve.pc: nerve.pc.in src/nerve.h
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
-
 $(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h
 	$(CC) $(CFLAGS_ALL) -Ispec/c $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
 
@@ -223,7 +220,7 @@ rockcheck:
 # make install into a temporary prefix, then the host examples built
 # from there with pkg-config alone (the engine-only one without Lua).
 INST ?= /tmp/nerve-install
-installcheck: $(CORE) $(LIB) $(BUILD)/nerve.pc
+installcheck: $(CORE) $(LIB)
 	@rm -rf $(INST)
 	@$(MAKE) --no-print-directory -s install PREFIX=$(INST) \
 	  LUA_LMOD=$(INST)/share/lua/5.4 LUA_CMOD=$(INST)/lib/lua/5.4 >/dev/null
@@ -299,7 +296,7 @@ bench-fann: deps $(CORE)
 	@./nerve bench/fann_compare.lua --fann $(BUILD)/fann_compare \
 	  --data $(FANN_DATA) $(BENCH_ARGS)
 
-install: $(CORE) $(LIB) $(BUILD)/nerve.pc
+install: $(CORE) $(LIB)
 	install -d $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_CMOD)/nerve/core.so
@@ -308,7 +305,8 @@ install: $(CORE) $(LIB) $(BUILD)/nerve.pc
 	install -m 644 src/nerve_lua.h $(DESTDIR)$(PREFIX)/include/nerve_lua.h
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libnerve.a
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 644 $(BUILD)/nerve.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/nerve.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' nerve.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/nerve.pc
 
 uninstall:
 	rm -rf $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve
