@@ -1,9 +1,10 @@
 /*
 ** pool.c - the context's persistent worker threads. A parallel region is
-** a task split into a fixed number of parts; thread t runs parts t,
-** t + T, ... and the caller runs its share too. Which part computes what
-** never depends on the thread count, so results are bitwise identical for
-** any count: the pool only decides who runs a part, never what it does.
+** a task split into NERVE_PARTS fixed parts; the caller and the workers
+** claim parts from a counter until none is left. Which part computes what
+** never depends on the thread count or on who claims it, so results are
+** bitwise identical for any count. A worker the scheduler has not run yet
+** (a loaded machine) costs nothing: the caller takes its part instead.
 **
 ** Workers spin a little after each region (training steps come back to
 ** back, and waking a sleeping thread costs tens of microseconds), then
@@ -32,7 +33,8 @@ struct nerve_pool {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   atomic_uint gen;  /* bumped to start a region */
-  atomic_int done;  /* workers finished with the current region */
+  atomic_int next;  /* the next part to claim */
+  atomic_int done;  /* parts finished in the current region */
   atomic_int quit;
   nerve_task fn;
   void *arg;
@@ -44,14 +46,21 @@ typedef struct worker_arg {
   int t;
 } worker_arg;
 
-static void run_share(nerve_pool *p, int t) {
-  for (int i = t; i < p->parts; i += p->nthreads) p->fn(p->arg, i);
+/* Claims and runs parts until none is left. parts is NERVE_PARTS in every
+** region, so a late claim from a region already over (counter past the
+** end, or reset for the next region) is either refused or valid. */
+static void run_share(nerve_pool *p) {
+  for (;;) {
+    int i = atomic_fetch_add_explicit(&p->next, 1, memory_order_acq_rel);
+    if (i >= NERVE_PARTS) return;
+    p->fn(p->arg, i);
+    atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+  }
 }
 
 static void *worker(void *u) {
   worker_arg *wa = u;
   nerve_pool *p = wa->p;
-  int t = wa->t;
   unsigned seen = 0;
   for (;;) {
     unsigned g = seen;
@@ -69,14 +78,13 @@ static void *worker(void *u) {
     }
     if (atomic_load(&p->quit)) return NULL;
     seen = g;
-    run_share(p, t);
-    atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    run_share(p);
   }
 }
 
 void nerve__pool_run(nerve_ctx *ctx, int parts, nerve_task fn, void *arg) {
   nerve_pool *p = ctx->pool;
-  if (!p || parts < 2) {
+  if (!p || parts != NERVE_PARTS) {
     for (int i = 0; i < parts; i++) fn(arg, i);
     return;
   }
@@ -84,17 +92,17 @@ void nerve__pool_run(nerve_ctx *ctx, int parts, nerve_task fn, void *arg) {
   p->arg = arg;
   p->parts = parts;
   atomic_store_explicit(&p->done, 0, memory_order_relaxed);
+  atomic_store_explicit(&p->next, 0, memory_order_release);
   /* the mutex orders the fields above before the new generation for a
   ** worker that sleeps; a spinning one sees them through gen's release */
   pthread_mutex_lock(&p->mu);
   atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
   pthread_cond_broadcast(&p->cv);
   pthread_mutex_unlock(&p->mu);
-  run_share(p, 0);
-  int want = p->nthreads - 1;
+  run_share(p);
   for (unsigned i = 0;
-       atomic_load_explicit(&p->done, memory_order_acquire) < want; i++) {
-    /* a worker the scheduler took away: give the core back to it */
+       atomic_load_explicit(&p->done, memory_order_acquire) < parts; i++) {
+    /* a worker was preempted inside its part: give the core back to it */
     if (i >= SPIN) sched_yield();
     else RELAX();
   }
@@ -130,6 +138,7 @@ nerve_status nerve__pool_new(nerve_ctx *ctx, int n) {
   p->th = (pthread_t *)(p + 1);
   worker_arg *wa = (worker_arg *)(p->th + w);
   atomic_init(&p->gen, 0);
+  atomic_init(&p->next, NERVE_PARTS);
   atomic_init(&p->done, 0);
   atomic_init(&p->quit, 0);
   if (pthread_mutex_init(&p->mu, NULL)) {
