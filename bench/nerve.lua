@@ -1,5 +1,7 @@
 -- nerve's side of `make bench`: prints one CSV line per repeat,
---   workload,impl,threads,unit,value
+--   workload,impl,threads,unit,value,cpu
+-- cpu is the process's CPU time over the wall time of the repeat (1: one
+-- core all to itself; less on a machine shared with other work).
 -- Every figure is timed inside the process with nerve.clock(). The
 -- workloads are those of bench/torch_peer.py, row for row.
 local nerve = require "nerve"
@@ -9,8 +11,8 @@ local REPS = tonumber(os.getenv("BENCH_REPS")) or 5
 local TARGET = tonumber(os.getenv("BENCH_SECONDS")) or 0.25
 local clock = core.clock
 
-local function emit(workload, impl, threads, unit, v)
-  io.write(string.format("%s,%s,%d,%s,%.6g\n", workload, impl, threads, unit, v))
+local function emit(workload, impl, threads, unit, v, cpu)
+  io.write(string.format("%s,%s,%d,%s,%.6g,%.3f\n", workload, impl, threads, unit, v, cpu))
   io.flush()
 end
 
@@ -25,10 +27,11 @@ local function rate(workload, impl, threads, unit, f, scale)
     n = n * 4
   end
   for _ = 1, REPS do
-    local t0 = clock(); f(n); local t = clock() - t0
+    local c0, t0 = os.clock(), clock(); f(n)
+    local t, c = clock() - t0, os.clock() - c0
     local v = n / t * scale
     if unit == "us" then v = 1e6 * t / n end
-    emit(workload, impl, threads, unit, v)
+    emit(workload, impl, threads, unit, v, c / t)
   end
 end
 
