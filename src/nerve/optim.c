@@ -339,9 +339,10 @@ static void step_part(void *u, int p) {
   if (j1 > j0) step_range(j->opt, j->l, j->st, j->np, j0, j1);
 }
 
-/* Layers of at least this many parameters step in parts (whatever the
-** thread count, so the floats never depend on it). */
-#define STEP_PAR 65536
+/* Layers of at least this many parameters (about a millisecond of work;
+** below that a batch-1 step would pay for the pool) step in parts,
+** whatever the thread count, so the floats never depend on it. */
+#define STEP_PAR (1 << 20)
 
 nerve_status nerve_optim_step(nerve_optim *opt) {
   if (!opt) return NERVE_EARG;

@@ -24,8 +24,11 @@
 #define RELAX() ((void)0)
 #endif
 
-/* About 0.2-0.5 ms of pause instructions before a worker sleeps. */
-#define SPIN 8192
+/* About 10-20 us of pause instructions before a worker sleeps: long
+** enough to catch the next region of the same step, short enough that a
+** worker does not eat the CPU share of a process on a busy machine (the
+** caller never waits for a sleeping worker: it claims the parts itself). */
+#define SPIN 512
 
 struct nerve_pool {
   int nthreads; /* workers + the caller */
