@@ -135,7 +135,7 @@ test: deps
 
 # luacheck on the Lua layer, the specs and the examples (.luacheckrc).
 lint:
-	@luacheck -q --no-color lua spec examples
+	@luacheck -q --no-color lua spec examples bench
 
 # The host examples, short: their output is shown, not checked for times.
 hostexample: $(EXAMPLES)

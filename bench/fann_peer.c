@@ -20,7 +20,7 @@ int main(void) {
   static float x[N][784], y[N][10];
   srand(1);
   for (int i = 0; i < N; i++) {
-    for (int j = 0; j < 784; j++) x[i][j] = (float)rand() / RAND_MAX;
+    for (int j = 0; j < 784; j++) x[i][j] = (float)((double)rand() / RAND_MAX);
     for (int j = 0; j < 10; j++) y[i][j] = j == i % 10;
   }
   struct fann *net = fann_create_standard(4, 784, 256, 128, 10);

@@ -106,7 +106,8 @@ if peak then
       local r = get("train_b256", impl, t)
       if r then
         local g = r.med * STEP_FLOP * 1e-9
-        p(string.format("%s batch 256, %d thread(s): %.1f GFLOP/s of needed work = %.0f%% of %d x the FMA peak measured in this run (%.1f GFLOP/s); per CPU-second %.0f%%",
+        p(string.format("%s batch 256, %d thread(s): %.1f GFLOP/s of needed work = %.0f%% of " ..
+          "%d x the FMA peak measured in this run (%.1f GFLOP/s); per CPU-second %.0f%%",
           impl, t, g, 100 * g / (peak.med * t), t, peak.med,
           100 * (g / r.cpu) / (peak.med / peak.cpu)))
       end
@@ -120,10 +121,12 @@ end
 print(table.concat(lines, "\n"))
 
 local f = assert(io.open(out .. "/results.csv", "w"))
-f:write("workload,impl,threads,unit,median,min,max,spread_pct,cpu,repeats,peer,peer_median,peer_spread_pct,peer_cpu,ratio,ratio_per_cpu\n")
+f:write("workload,impl,threads,unit,median,min,max,spread_pct,cpu,repeats,",
+  "peer,peer_median,peer_spread_pct,peer_cpu,ratio,ratio_per_cpu\n")
 for _, x in ipairs(rows) do
   local r, pr = x.r, x.peer
-  f:write(string.format("%s,%s,%d,%s,%.6g,%.6g,%.6g,%.2f,%.3f,%d,%s,%s,%s,%s,%s,%s\n", r.w, r.impl, r.t,
+  f:write(string.format("%s,%s,%d,%s,%.6g,%.6g,%.6g,%.2f,%.3f,%d,%s,%s,%s,%s,%s,%s\n",
+    r.w, r.impl, r.t,
     r.unit, r.med, r.lo, r.hi, r.spread, r.cpu, #r.v, pr and pr.impl or "",
     pr and string.format("%.6g", pr.med) or "", pr and string.format("%.2f", pr.spread) or "",
     pr and string.format("%.3f", pr.cpu) or "",
