@@ -86,7 +86,9 @@ for _, threads in ipairs{ 1, 2 } do
           local k = (i - 1) % #xb + 1
           net:zero_grad()
           local out = net:forward(xb[k])
-          net:backward(xb[k], loss:backward(out, yb[k]))
+          -- false: no dE/dx, which a training loop does not need (PyTorch
+          -- does not compute it either: x does not require grad)
+          net:backward(xb[k], loss:backward(out, yb[k]), false)
           opt:step()
         end
       end, b)
