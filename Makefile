@@ -41,7 +41,7 @@ HOST    = $(BUILD)/test_host
 OOM     = $(BUILD)/test_oom
 
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
-        example mnist-data mnist-verify bench-fann examples hostexample lint \
+        bench example mnist-data mnist-verify bench-fann examples hostexample lint \
         valgrind rockcheck installcheck FORCE \
         fuzz fuzz-deps fuzz-build fuzz-corpus
 all: $(CORE) $(LIB)
@@ -132,7 +132,7 @@ test: deps
 
 # luacheck on the Lua layer, the specs and the examples (.luacheckrc).
 lint:
-	@luacheck -q --no-color lua spec examples
+	@luacheck -q --no-color lua spec examples bench
 
 # The host examples, short: their output is shown, not checked for times.
 hostexample: $(EXAMPLES)
@@ -232,6 +232,11 @@ installcheck: $(CORE) $(LIB)
 	  $(INST)/nolua >/dev/null && $(INST)/game examples/host/game.lua 10 >/dev/null
 	@echo "installcheck: headers, libnerve.a and nerve.pc build both host examples"
 	@rm -rf $(INST)
+
+# nerve beside PyTorch, FANN and OpenBLAS in one run (bench/run.sh: peers
+# installed from Debian when root); never part of make test.
+bench: all
+	@BUILD=$(BUILD) bench/run.sh
 
 example: deps $(CORE)
 	@./nerve examples/xor.lua

@@ -318,8 +318,11 @@ static int net_backward(lua_State *L) {
   nerve_mat x = *ln_checkmat(L, 2);
   nerve_mat g = *ln_checkmat(L, 3), gin;
   lnet *n = ln_checknet(L, 1);
+  /* net:backward(x, g, false): no dE/dx (a training loop that does not
+  ** need it skips the first layer's input-gradient GEMM) */
+  int want = lua_isnoneornil(L, 4) || lua_toboolean(L, 4);
   n->busy = 1;
-  nerve_status s = nerve_net_backward(n->net, &x, &g, &gin);
+  nerve_status s = nerve_net_backward(n->net, &x, &g, want ? &gin : NULL);
   n->busy = 0;
   if (s == NERVE_ESTATE)
     return luaL_error(L, "nerve.backward: no forward pass of a %d x %d batch "
@@ -330,6 +333,7 @@ static int net_backward(lua_State *L) {
                          "output is %d x %d",
                       g.rows, g.cols, x.rows, nerve_net_n_out(n->net));
   if (s != NERVE_OK) return ln_error(L, "nerve.backward", s);
+  if (!want) return 0;
   pushbuf(L, 1, 3, gin);
   return 1;
 }

@@ -255,9 +255,11 @@ static int optim_tostring(lua_State *L) {
 /* ---------------------------------------------------------- training */
 
 /* loss, grad_norm = core.train_batch(net, loss, x, y, perm, first, count,
-** opt [, clip]): one mini-batch step on rows first..first+count-1 of perm
-** (or of x and y when perm is nil); clip, when given, is the optimizer's
-** gradient norm limit for this step. */
+** opt [, clip [, norm]]): one mini-batch step on rows first..first+count-1
+** of perm (or of x and y when perm is nil); clip, when given, is the
+** optimizer's gradient norm limit for this step. norm = false skips the
+** gradient norm (a pass over every gradient): grad_norm is then nil, unless
+** the loss is not finite. */
 static int l_train_batch(lua_State *L) {
   ln_ctx(L);
   ln_checknet(L, 1);
@@ -277,11 +279,13 @@ static int l_train_batch(lua_State *L) {
   double clip = lua_isnoneornil(L, 9) ? -1 : checkclip(L, 9);
   double old_clip = o && clip >= 0 ? nerve_optim_clip(o->opt) : 0;
   if (o && clip >= 0) nerve_optim_set_clip(o->opt, clip);
+  int norm = lua_isnoneornil(L, 10) || lua_toboolean(L, 10);
   double e = 0, gn = 0;
   n->busy = 1;
   nerve_status s = nerve_net_train_batch(
       n->net, k, x, y, p ? p->idx + (first - 1) : NULL,
-      p ? 0 : (int)(first - 1), (int)count, o ? o->opt : NULL, &e, &gn);
+      p ? 0 : (int)(first - 1), (int)count, o ? o->opt : NULL, &e,
+      norm ? &gn : NULL);
   n->busy = 0;
   if (o && clip >= 0) nerve_optim_set_clip(o->opt, old_clip);
   if (s == NERVE_ESHAPE && nerve_net_n_in(n->net) &&
@@ -299,7 +303,12 @@ static int l_train_batch(lua_State *L) {
     return targeterror(L, "nerve.fit", k, s, &yhat, y);
   }
   lua_pushnumber(L, e);
-  lua_pushnumber(L, gn);
+  if (!norm && e - e != 0) { /* diverged: fit reports this step's norm */
+    norm = 1;
+    gn = nerve_net_grad_norm(n->net);
+  }
+  if (norm) lua_pushnumber(L, gn);
+  else lua_pushnil(L);
   return 2;
 }
 

@@ -659,8 +659,9 @@ local function fit(net, x, y, opts)
       local first = 1
       while first <= n do
         local count = min(batch, n - first + 1)
+        -- the gradient norm only for the epoch's last step (state.grad_norm)
         local l, g = core.train_batch(net, loss_name, x, y, perm, first,
-          count, train_opt, clip)
+          count, train_opt, clip, first + count > n)
         if lua_opt then
           if clip then net:clip_grad_norm(clip) end
           lua_opt:step()

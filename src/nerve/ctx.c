@@ -78,12 +78,15 @@ nerve_status nerve_ctx_new(nerve_ctx **out, nerve_alloc f, void *ud) {
   if (k) c->k = k;
   nerve_rng_seed(&c->rng, 0);
   c->threads = 1;
+  c->pool = NULL;
   *out = c;
   return NERVE_OK;
 }
 
 void nerve_ctx_free(nerve_ctx *ctx) {
-  if (ctx) ctx->alloc(ctx->ud, ctx, sizeof *ctx, 0);
+  if (!ctx) return;
+  nerve__pool_free(ctx);
+  ctx->alloc(ctx->ud, ctx, sizeof *ctx, 0);
 }
 
 nerve_rng *nerve_ctx_rng(nerve_ctx *ctx) { return &ctx->rng; }
@@ -105,6 +108,11 @@ int nerve_ctx_threads(const nerve_ctx *ctx) { return ctx->threads; }
 
 nerve_status nerve_ctx_set_threads(nerve_ctx *ctx, int n) {
   if (n < 1 || n > 1024) return NERVE_EARG;
-  ctx->threads = n;
-  return NERVE_OK;
+  if (n == ctx->threads) return NERVE_OK;
+  /* the workers start here, never inside a training step */
+  nerve__pool_free(ctx);
+  ctx->threads = 1;
+  nerve_status s = nerve__pool_new(ctx, n);
+  if (s == NERVE_OK) ctx->threads = n;
+  return s;
 }

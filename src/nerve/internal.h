@@ -8,12 +8,15 @@
 #include "nerve.h"
 #include "kernels/kernels.h"
 
+typedef struct nerve_pool nerve_pool;
+
 struct nerve_ctx {
   nerve_alloc alloc;
   void *ud;
   const nerve_kernels *k;
   nerve_rng rng;
   int threads;
+  nerve_pool *pool; /* NULL: one thread */
 };
 
 /* One allocation holds the struct and, for a linear layer, the parameters
@@ -90,5 +93,18 @@ void nerve__dropout_bwd(size_t n, const float *mask, float *d);
 
 /* Checks one target row for loss k against an output width c. */
 nerve_status nerve__target_row(nerve_loss k, const float *y, int ycols, int c);
+
+/* Parallel regions (pool.c). Work above a size threshold is cut into
+** NERVE_PARTS fixed parts whatever the thread count, so results are
+** bitwise identical for 1 and n threads; the pool only runs them. */
+#define NERVE_PARTS 2
+typedef void (*nerve_task)(void *arg, int part);
+/* Runs fn(arg, 0..parts-1), spread over the pool's threads; returns when
+** all are done. Called from the context's owning thread only. */
+void nerve__pool_run(nerve_ctx *ctx, int parts, nerve_task fn, void *arg);
+/* Starts min(n, NERVE_PARTS) - 1 workers into ctx->pool (none for n < 2). */
+nerve_status nerve__pool_new(nerve_ctx *ctx, int n);
+/* Joins and frees ctx->pool; NULL is fine. */
+void nerve__pool_free(nerve_ctx *ctx);
 
 #endif

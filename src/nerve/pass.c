@@ -129,9 +129,59 @@ static void act_bwd(const nerve_kernels *k, const nerve_layer *l, int rows,
   }
 }
 
+/* ------------------------------------------------------ parallel parts
+** A GEMM of at least PAR_FLOPS is cut into NERVE_PARTS blocks of rows
+** (starting on multiples of 8) whatever the thread count: each block is
+** the same kernel call on a pointer offset, so 1 and n threads compute
+** the same floats in the same order. Smaller work runs whole, on the
+** calling thread: a batch of one never pays for a thread. */
+#define PAR_FLOPS 1000000.0
+#define PAR_ROWS 16
+
+static int parts_for(int rows, int n, int k) {
+  return 2.0 * rows * n * k >= PAR_FLOPS && rows >= PAR_ROWS ? NERVE_PARTS
+                                                             : 1;
+}
+
+/* First row of part p of n rows cut into parts. */
+static int cut(int n, int p, int parts) {
+  if (p >= parts) return n;
+  int r = (int)((long long)n * p / parts) & ~7;
+  return r < n ? r : n;
+}
+
+/* 1 when slot i is an activation whose work follows the rows of its
+** input: it can run on a block of rows right after the GEMM made them. */
+static int fusable(const nerve_net *net, int i) {
+  if (i < 0 || i >= net->n) return 0;
+  nerve_kind k = net->s[i].l->kind;
+  return k != NERVE_LINEAR && k != NERVE_DROPOUT;
+}
+
+typedef struct fwd_job {
+  const nerve_kernels *k;
+  const nerve_layer *l, *act; /* act: the fused activation, or NULL */
+  const float *in;
+  int ld, rows, parts;
+  float *a, *o; /* the linear layer's output; the activation's */
+} fwd_job;
+
+/* Rows of part p: a = in W + b, then o = g(a) while a is in cache. */
+static void fwd_part(void *u, int p) {
+  const fwd_job *j = u;
+  int r0 = cut(j->rows, p, j->parts), r1 = cut(j->rows, p + 1, j->parts);
+  if (r1 <= r0) return;
+  const nerve_layer *l = j->l;
+  size_t off = (size_t)r0 * l->n_out;
+  j->k->gemm_nn(r1 - r0, l->n_out, l->n_in, j->in + (size_t)r0 * j->ld,
+                j->ld, l->w, l->n_out, j->a + off, l->n_out, l->b);
+  if (j->act) act_fwd(j->k, j->act, r1 - r0, l->n_out, j->a + off, j->o + off);
+}
+
 void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
                     int cols) {
-  const nerve_kernels *k = net->ctx->k;
+  nerve_ctx *ctx = net->ctx;
+  const nerve_kernels *k = ctx->k;
   const float *in = x;
   int ld = ldx, w = cols;
   if (net->s[0].l->kind != NERVE_LINEAR && ldx != cols) {
@@ -144,10 +194,21 @@ void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
     const nerve_layer *l = net->s[i].l;
     float *o = net->s[i].out.p;
     if (l->kind == NERVE_LINEAR) {
-      k->gemm_nn(rows, l->n_out, l->n_in, in, ld, l->w, l->n_out, o,
-                 l->n_out, l->b);
       w = l->n_out;
+      fwd_job j = {k, l, NULL, in, ld, rows, parts_for(rows, w, l->n_in),
+                   o, o};
+      if (fusable(net, i + 1)) {
+        j.act = net->s[i + 1].l;
+        j.o = net->s[i + 1].out.p;
+      }
+      nerve__pool_run(ctx, j.parts, fwd_part, &j);
+      net->s[i].w = w;
+      if (j.act) {
+        i++;
+        o = j.o;
+      }
     } else if (l->kind == NERVE_DROPOUT) {
+      /* serial: the masks come from the shared generator, in order */
       size_t n = (size_t)rows * w;
       nerve__dropout_fwd(net, l, n, in, o, o + n);
     } else {
@@ -161,24 +222,72 @@ void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
   net->cols = cols;
 }
 
+typedef struct bwd_job {
+  const nerve_kernels *k;
+  nerve_layer *l;
+  const float *in; /* the layer's input, rows x n_in, row stride ld */
+  int ld, rows, parts;
+  const float *d; /* dE/da of the layer, rows x n_out */
+  float *dx;      /* dE/d(input), or NULL when nobody needs it */
+  const nerve_layer *act; /* the fused layer below, or NULL */
+  const float *act_a, *act_o; /* its input and output (rows x n_in) */
+} bwd_job;
+
+/* Part p: its block of rows of gW (and gb in part 0), then its block of
+** batch rows of dE/dx and, on them, the derivative of the layer below. The
+** weight gradient of a block sums over the whole batch in one call, so
+** there is no cross-thread reduction at all. */
+static void bwd_part(void *u, int p) {
+  const bwd_job *j = u;
+  const nerve_kernels *k = j->k;
+  nerve_layer *l = j->l;
+  int ni = l->n_in, no = l->n_out;
+  int c0 = cut(ni, p, j->parts), c1 = cut(ni, p + 1, j->parts);
+  if (c1 > c0)
+    k->gemm_tn(c1 - c0, no, j->rows, j->in + c0, j->ld, j->d, no,
+               l->gw + (size_t)c0 * no, no);
+  if (p == 0) k->colsum(j->rows, no, j->d, no, l->gb);
+  if (!j->dx) return;
+  int r0 = cut(j->rows, p, j->parts), r1 = cut(j->rows, p + 1, j->parts);
+  if (r1 <= r0) return;
+  size_t off = (size_t)r0 * ni;
+  k->gemm_nt(r1 - r0, ni, no, j->d + (size_t)r0 * no, no, l->w, no,
+             j->dx + off, ni);
+  if (j->act)
+    act_bwd(k, j->act, r1 - r0, ni, j->act_a + off, j->act_o + off,
+            j->dx + off);
+}
+
 float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in) {
-  const nerve_kernels *k = net->ctx->k;
+  nerve_ctx *ctx = net->ctx;
+  const nerve_kernels *k = ctx->k;
   float *cur = net->g0.p, *other = net->g1.p;
-  int rows = net->rows;
+  int rows = net->rows, first_lin = net->n;
+  for (int i = net->n - 1; i >= 0; i--)
+    if (net->s[i].l->kind == NERVE_LINEAR) first_lin = i;
   for (int i = net->n - 1; i >= 0; i--) {
     nerve_layer *l = net->s[i].l;
     const float *in = i ? net->s[i - 1].out.p : x;
     int ld = i ? net->s[i - 1].w : ldx;
     if (l->kind == NERVE_LINEAR) {
-      k->gemm_tn(l->n_in, l->n_out, rows, in, ld, cur, l->n_out, l->gw,
-                 l->n_out);
-      k->colsum(rows, l->n_out, cur, l->n_out, l->gb);
-      if (i == 0 && !want_in) break;
-      k->gemm_nt(rows, l->n_in, l->n_out, cur, l->n_out, l->w, l->n_out,
-                 other, l->n_in);
+      /* dE/dx is needed by a linear layer below, or by the caller */
+      int need = want_in || i > first_lin;
+      bwd_job j = {k, l, in, ld, rows, 1, cur, need ? other : NULL,
+                   NULL, NULL, NULL};
+      j.parts = parts_for(rows, l->n_in, l->n_out);
+      if (j.parts < 2) j.parts = parts_for(l->n_in, l->n_out, rows);
+      /* the activation below, fused when its input is contiguous */
+      if (need && fusable(net, i - 1) && (i >= 2 || ldx == l->n_in)) {
+        j.act = net->s[i - 1].l;
+        j.act_a = i >= 2 ? net->s[i - 2].out.p : x;
+        j.act_o = net->s[i - 1].out.p;
+      }
+      nerve__pool_run(ctx, j.parts, bwd_part, &j);
+      if (!need) break;
       float *t = cur;
       cur = other;
       other = t;
+      if (j.act) i--;
     } else {
       if (i == 0 && !want_in) break;
       int w = net->s[i].w;

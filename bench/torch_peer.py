@@ -1,0 +1,78 @@
+# PyTorch's side of `make bench` (Debian python3-torch, run with
+# /usr/bin/python3): the workloads of bench/nerve.lua, one CSV line per
+# repeat: workload,impl,threads,unit,value. Timed inside the process.
+import os, sys, time
+import torch
+
+REPS = int(os.environ.get("BENCH_REPS", "5"))
+TARGET = float(os.environ.get("BENCH_SECONDS", "0.25"))
+torch.set_num_threads(1)
+torch.manual_seed(1)
+# threads column: 2 when OpenBLAS may use two (the fair two-core variant)
+THREADS = int(os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+IMPL = "torch" if THREADS == 1 else "torch_blas2"
+ONLY = os.environ.get("BENCH_ONLY", "")
+
+def emit(w, impl, t, unit, v, cpu):
+    print(f"{w},{impl},{t},{unit},{v:.6g},{cpu:.3f}", flush=True)
+
+def rate(w, impl, t, unit, f, scale=1):
+    n = 1
+    while True:
+        t0 = time.perf_counter(); f(n); dt = time.perf_counter() - t0
+        if dt > TARGET / 8:
+            n = max(1, int(n * TARGET / dt)); break
+        n *= 4
+    for _ in range(REPS):
+        c0, t0 = time.process_time(), time.perf_counter(); f(n)
+        dt, c = time.perf_counter() - t0, time.process_time() - c0
+        emit(w, impl, t, unit, 1e6 * dt / n if unit == "us" else n / dt * scale, c / dt)
+
+def mlp(sizes, act):
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(torch.nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2: layers.append(act())
+    return torch.nn.Sequential(*layers)
+
+for b in (1, 32, 256):
+    net = mlp([784, 256, 128, 10], torch.nn.ReLU)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01)
+    lossf = torch.nn.CrossEntropyLoss()
+    xs = [torch.rand(b, 784) for _ in range(max(1, 2048 // b))]
+    ys = [torch.randint(0, 10, (b,)) for _ in range(len(xs))]
+    if ("train_b%d" % b).startswith(ONLY):
+        def train(n):
+            for i in range(n):
+                k = i % len(xs)
+                opt.zero_grad()
+                lossf(net(xs[k]), ys[k]).backward()
+                opt.step()
+        rate("train_b%d" % b, IMPL, THREADS, "samples/s", train, b)
+    if ("infer_b%d" % b).startswith(ONLY):
+        def infer(n):
+            with torch.no_grad():
+                for _ in range(n): net(xs[0])
+        rate("infer_b%d" % b, IMPL, THREADS, "samples/s", infer, b)
+
+if THREADS == 1 and "xor_step".startswith(ONLY):
+    x = torch.tensor([[0., 0], [0, 1], [1, 0], [1, 1]])
+    y = torch.tensor([[0.], [1], [1], [0]])
+    net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Sigmoid(),
+                              torch.nn.Linear(4, 1), torch.nn.Sigmoid())
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)
+    lossf = torch.nn.MSELoss()
+    def step(n):
+        for _ in range(n):
+            opt.zero_grad()
+            lossf(net(x), y).backward()
+            opt.step()
+    rate("xor_step", IMPL, 1, "us", step)
+
+if THREADS == 1 and "small_fwd".startswith(ONLY):
+    net = mlp([32, 64, 64, 8], torch.nn.Tanh)
+    x = torch.rand(1, 32)
+    def fwd(n):
+        with torch.no_grad():
+            for _ in range(n): net(x)
+    rate("small_fwd", IMPL, 1, "us", fwd)
