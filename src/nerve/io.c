@@ -114,6 +114,9 @@ static nerve_status check_layers(const unsigned char *p, size_t len) {
     uint32_t kind = rd32(r), n_in = rd32(r + 4), n_out = rd32(r + 8);
     if (kind >= NERVE_KIND_COUNT || !isfinite(rdf(r + 12)))
       return NERVE_EFORMAT;
+    /* only leaky_relu has an alpha; the others are written with all bits
+    ** zero, so that one model has one encoding */
+    if (kind != NERVE_LEAKY_RELU && rd32(r + 12) != 0) return NERVE_EFORMAT;
     if (kind != NERVE_LINEAR) {
       if (n_in || n_out) return NERVE_EFORMAT;
       continue;
