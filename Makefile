@@ -176,7 +176,7 @@ soak: deps $(CORE)
 	  apt-get install -y -qq valgrind >/dev/null; else \
 	  echo "missing: run sudo apt-get install -y valgrind"; exit 1; fi; }
 	@NERVE_ISA=avx2 LUA_PATH='lua/?.lua;lua/?/init.lua;;' \
-	  LUA_CPATH='$(BUILD)/?.so;;' valgrind -q --error-exitcode=1 \
+	  LUA_CPATH='$(BUILD)/?.so;;' valgrind --error-exitcode=1 \
 	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	  --show-leak-kinds=definite,indirect \
 	  $(LUA) spec/soak/soak.lua $(SOAK_SECONDS)
