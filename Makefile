@@ -43,7 +43,7 @@ OOM     = $(BUILD)/test_oom
 .PHONY: all test check install uninstall clean deps ctest spec hosttest \
         bench example mnist-data mnist-verify bench-fann examples hostexample lint \
         valgrind rockcheck installcheck FORCE \
-        fuzz fuzz-deps fuzz-build fuzz-corpus
+        fuzz fuzz-deps fuzz-build fuzz-corpus soak fuzzreplay
 all: $(CORE) $(LIB)
 
 $(BUILD)/obj/%.o: src/%.c $(HEADERS)
@@ -128,7 +128,7 @@ spec: $(CORE)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST) $(OOM) $(EXAMPLES)
-	@$(MAKE) --no-print-directory ctest hosttest hostexample spec lint
+	@$(MAKE) --no-print-directory ctest hosttest hostexample fuzzreplay spec lint
 
 # luacheck on the Lua layer, the specs and the examples (.luacheckrc).
 lint:
@@ -169,14 +169,20 @@ FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
 FUZZ_PKGS     = clang libclang-rt-14-dev
 
-$(BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz.h $(LIB)
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(wildcard fuzz/*.h) $(LIB)
 	$(CC) $(CFLAGS_ALL) -Ifuzz -fsanitize=fuzzer $< -o $@ $(LIB) \
 	  $(LDFLAGS) -llua5.4 $(FUZZ_LIBS_$*) $(LDLIBS) -ldl
 
 # The same harnesses without libFuzzer: replay_NAME FILE|DIR...
-$(BUILD)/replay_%: fuzz/fuzz_%.c fuzz/replay.c fuzz/fuzz.h $(LIB)
+$(BUILD)/replay_%: fuzz/fuzz_%.c fuzz/replay.c $(wildcard fuzz/*.h) $(LIB)
 	$(CC) $(CFLAGS_ALL) -Ifuzz $< fuzz/replay.c -o $@ $(LIB) \
 	  $(LDFLAGS) -llua5.4 $(FUZZ_LIBS_$*) $(LDLIBS) -ldl
+
+# Every harness replays its corpus (former crashes included), no clang
+# needed; part of make test.
+fuzzreplay: $(FUZZ_NAMES:%=$(BUILD)/replay_%)
+	@for h in $(FUZZ_NAMES); do $(RUN) ./$(BUILD)/replay_$$h fuzz/corpus/$$h \
+	  || exit 1; done
 
 fuzz-deps:
 	@if ! command -v $(FUZZ_CC) >/dev/null 2>&1 || \
@@ -237,6 +243,21 @@ installcheck: $(CORE) $(LIB)
 # installed from Debian when root); never part of make test.
 bench: all
 	@BUILD=$(BUILD) bench/run.sh
+
+# ------------------------------------------------------------------ soak
+# Trains, saves and loads small networks for SOAK_SECONDS under valgrind's
+# memcheck (not part of test or check: it takes minutes). Valgrind cannot
+# run AVX-512 code, hence NERVE_ISA=avx2.
+SOAK_SECONDS ?= 180
+soak: deps $(CORE)
+	@command -v valgrind >/dev/null 2>&1 || { if [ "$$(id -u)" = 0 ]; then \
+	  apt-get install -y -qq valgrind >/dev/null; else \
+	  echo "missing: run sudo apt-get install -y valgrind"; exit 1; fi; }
+	@NERVE_ISA=avx2 LUA_PATH='lua/?.lua;lua/?/init.lua;;' \
+	  LUA_CPATH='$(BUILD)/?.so;;' valgrind --error-exitcode=1 \
+	  --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	  --show-leak-kinds=definite,indirect \
+	  $(LUA) spec/soak/soak.lua $(SOAK_SECONDS)
 
 example: deps $(CORE)
 	@./nerve examples/xor.lua

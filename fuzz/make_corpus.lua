@@ -1,5 +1,5 @@
 -- make_corpus.lua DIR - writes the seed corpus: valid models of several
--- shapes (DIR/model/valid-*.nrv) and pseudo-random programs for the Lua
+-- shapes (DIR/model*/valid-*.nrv) and pseudo-random programs for the Lua
 -- driver (DIR/lua/seed-*). Deterministic: the same files on every run.
 local nerve = require "nerve"
 local dir = assert(arg[1], "usage: make_corpus.lua DIR")
@@ -27,8 +27,10 @@ local models = {
 }
 local n = 0
 for name, net in pairs(models) do
-  write(dir .. "/model/valid-" .. name .. ".nrv", net:serialize())
-  n = n + 1
+  for _, harness in ipairs{ "model", "model_sealed" } do
+    write(dir .. "/" .. harness .. "/valid-" .. name .. ".nrv", net:serialize())
+    n = n + 1
+  end
 end
 
 -- programs: a small linear congruential generator, so no file is random

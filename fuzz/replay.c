@@ -4,9 +4,12 @@
 ** Usage: replay_NAME FILE|DIR ...
 */
 #include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
-#include "fuzz.h"
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int runfile(const char *path) {
   FILE *f = fopen(path, "rb");

@@ -27,7 +27,7 @@ for h in "$@"; do
     grep -E "ERROR|invariant|fuzz_lua:|runtime error|SUMMARY|Test unit written" "$log" | head -20
   else
     echo "fuzz $h: ${execs:-?} executions in ${secs} s, 0 crashes" \
-      "(seeds $seeds, corpus now $((seeds + corpus)))"
+      "(repository seeds $seeds, working corpus $corpus)"
   fi
 done
 exit $status

@@ -256,6 +256,35 @@ static void test_hostile_files(void) {
   CHECK(load_counted(path, &big) == NERVE_ELIMIT);
   CHECK(big < 4096);
 
+  /* an alpha on a layer that has none (found by fuzz_model_sealed: it
+  ** loaded, and saved back as different bytes) */
+  len = 20 + 2 * 16 + 4;
+  memcpy(h, "NERVEMDL", 8);
+  put32(h + 8, 1);
+  put32(h + 12, 2);
+  put32(h + 16, (uint32_t)len);
+  static const uint32_t kinds[] = {1, 2, 3, 5, 6}; /* all but leaky_relu */
+  memset(h + 20, 0, 32);
+  put32(h + 36, 6); /* identity, alpha 0 */
+  for (int i = 0; i < 5; i++) {
+    put32(h + 20, kinds[i]);
+    put32(h + 32, 0x20000000u); /* alpha about 1e-19 */
+    put32(h + 52, crc32(h, len - 4));
+    write_file(path, h, len, len);
+    CHECK(load_counted(path, &big) == NERVE_EFORMAT);
+  }
+  put32(h + 32, 0);
+  put32(h + 48, 0x80000000u); /* identity with alpha -0.0: still not 0 */
+  put32(h + 52, crc32(h, len - 4));
+  write_file(path, h, len, len);
+  CHECK(load_counted(path, &big) == NERVE_EFORMAT);
+  put32(h + 20, 5); /* softmax */
+  put32(h + 32, 0);
+  put32(h + 36, 4); /* leaky_relu: its alpha may be -0.0 */
+  put32(h + 52, crc32(h, len - 4));
+  write_file(path, h, len, len);
+  CHECK(load_counted(path, &big) == NERVE_OK);
+
   /* a file larger than any model can be */
   memcpy(h, "NERVEMDL", 8);
   write_file(path, h, 20, ((size_t)1 << 31) + 64);

@@ -107,4 +107,7 @@ nerve_status nerve__pool_new(nerve_ctx *ctx, int n);
 /* Joins and frees ctx->pool; NULL is fine. */
 void nerve__pool_free(nerve_ctx *ctx);
 
+/* 1 for the kinds whose layers carry a parameter (alpha) */
+int nerve__kind_has_param(nerve_kind k);
+
 #endif

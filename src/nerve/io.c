@@ -118,6 +118,10 @@ static nerve_status check_layers(const unsigned char *p, size_t len) {
     uint32_t kind = rd32(r), n_in = rd32(r + 4), n_out = rd32(r + 8);
     if (kind >= NERVE_KIND_COUNT || !isfinite(rdf(r + 12)))
       return NERVE_EFORMAT;
+    /* kinds without a parameter are written with all bits zero, so that
+    ** one model has one encoding */
+    if (!nerve__kind_has_param((nerve_kind)kind) && rd32(r + 12) != 0)
+      return NERVE_EFORMAT;
     if (kind == NERVE_DROPOUT && !(rdf(r + 12) >= 0 && rdf(r + 12) < 1))
       return NERVE_EFORMAT;
     if (kind != NERVE_LINEAR) {

@@ -67,13 +67,18 @@ nerve_status nerve_linear_new(nerve_ctx *ctx, int n_in, int n_out,
   return NERVE_OK;
 }
 
+/* Kinds whose layers carry a parameter in alpha. */
+int nerve__kind_has_param(nerve_kind k) {
+  return k == NERVE_LEAKY_RELU || k == NERVE_DROPOUT || k == NERVE_ELU ||
+         k == NERVE_SIGMOID_SYMMETRIC;
+}
+
 nerve_status nerve_act_new(nerve_ctx *ctx, nerve_kind k, float alpha,
                            nerve_layer **out) {
   if (k <= NERVE_LINEAR || k >= NERVE_KIND_COUNT) return NERVE_EARG;
   if (k == NERVE_LEAKY_RELU && !isfinite(alpha)) return NERVE_EARG;
   if (k == NERVE_DROPOUT && !(alpha >= 0 && alpha < 1)) return NERVE_EARG;
-  int param = k == NERVE_LEAKY_RELU || k == NERVE_DROPOUT || k == NERVE_ELU ||
-              k == NERVE_SIGMOID_SYMMETRIC;
+  int param = nerve__kind_has_param(k);
   if (param && !isfinite(alpha)) return NERVE_EARG;
   nerve_layer *l = nerve_malloc(ctx, sizeof *l);
   if (!l) return NERVE_ENOMEM;
