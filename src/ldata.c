@@ -20,7 +20,7 @@ typedef struct ldbuf {
 static int dbuf_gc(lua_State *L) {
   ldbuf *b = (ldbuf *)luaL_checkudata(L, 1, LN_DATABUF);
   if (b->ctx) {
-    ln_ctx(L);
+    ln_ctx_gc(L);
     nerve_data_free(b->ctx, &b->d);
     b->ctx = NULL;
   }

@@ -18,6 +18,19 @@ static const char anchors_key = 'a';
 /* Every binding function has the context as upvalue 1; refreshing L here
 ** keeps the allocator hook on the running thread (coroutines). */
 lctx *ln_ctx(lua_State *L) {
+  lctx *c = ln_ctx_gc(L);
+  /* Finalizers may run while the hook below makes a block, that is in
+  ** the middle of an engine call; nerve refuses them, since they could
+  ** free or move memory that call is reading. */
+  if (c->inalloc)
+    luaL_error(L, "nerve: called from a finalizer while nerve works; "
+                  "close or use nerve objects outside finalizers");
+  return c;
+}
+
+/* The same for nerve's own finalizers, which only free objects nothing
+** can reach, and so may run at any time. */
+lctx *ln_ctx_gc(lua_State *L) {
   lctx *c = (lctx *)lua_touserdata(L, lua_upvalueindex(1));
   /* only a finalizer older than the module can run after the context's
   ** own one, while the state closes */
@@ -59,14 +72,15 @@ static void *lalloc(void *ud, void *ptr, size_t osize, size_t nsize) {
   }
   if (ptr != NULL || nsize > (size_t)LUA_MAXINTEGER || !lua_checkstack(L, 4))
     return NULL;
-  /* A collection step here may run finalizers inside an engine call; a
-  ** network the engine works on is busy, and every binding call refuses a
-  ** busy network, so such Lua code gets a clean error. (Stopping the
-  ** collector instead would reset its debt at every block: restarting it
-  ** makes it collect continuously.) */
+  /* A collection step here may run finalizers inside an engine call: any
+  ** nerve call they make is refused (ln_ctx), nerve's own finalizers only
+  ** free unreachable objects. (Stopping the collector instead would reset
+  ** its debt at every block: restarting it makes it collect continuously.) */
   lua_pushcfunction(L, newblock);
   lua_pushinteger(L, (lua_Integer)nsize);
+  c->inalloc++;
   int r = lua_pcall(L, 1, 1, 0);
+  c->inalloc--;
   if (r != LUA_OK) {
     lua_pop(L, 1);
     return NULL;
@@ -320,6 +334,7 @@ static lctx *getcontext(lua_State *L) {
   c->ctx = NULL;
   c->L = L;
   c->blocks = c->bytes = 0;
+  c->inalloc = 0;
   lua_newtable(L);
   lua_pushcfunction(L, ctx_gc);
   lua_setfield(L, -2, "__gc");

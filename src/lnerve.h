@@ -26,6 +26,7 @@ typedef struct lctx {
   nerve_ctx *ctx;
   lua_State *L;
   size_t blocks, bytes; /* engine memory now held (core.memory) */
+  int inalloc;          /* > 0 while the allocator hook makes a block */
 } lctx;
 
 /* How a matrix userdata holds its storage. */
@@ -69,6 +70,7 @@ typedef struct lrng {
 
 /* lnerve.c */
 lctx *ln_ctx(lua_State *L);
+lctx *ln_ctx_gc(lua_State *L);
 int ln_error(lua_State *L, const char *fn, nerve_status s);
 void ln_register(lua_State *L, const char *tname, const luaL_Reg *meta,
                  const luaL_Reg *methods);

@@ -63,7 +63,7 @@ static int l_is_layer(lua_State *L) {
 static int layer_gc(lua_State *L) {
   llayer *u = (llayer *)luaL_checkudata(L, 1, LN_LAYER);
   if (u->l) {
-    ln_ctx(L);
+    ln_ctx_gc(L);
     nerve_layer_release(u->l);
     u->l = NULL;
   }
@@ -213,16 +213,23 @@ static int l_is_net(lua_State *L) {
   return 1;
 }
 
-static int net_close(lua_State *L) {
+/* __gc: the network is unreachable, nothing can be reading its memory. */
+static int net_gc(lua_State *L) {
   lnet *n = (lnet *)luaL_checkudata(L, 1, LN_NET);
-  if (n->busy) /* from a finalizer or callback while the engine works on it */
-    return luaL_error(L, "nerve.close: the network is in use");
   if (n->net) {
-    ln_ctx(L);
+    ln_ctx_gc(L);
     nerve_net_free(n->net);
     n->net = NULL;
   }
   return 0;
+}
+
+static int net_close(lua_State *L) {
+  lnet *n = (lnet *)luaL_checkudata(L, 1, LN_NET);
+  ln_ctx(L);
+  if (n->busy) /* from a callback while the engine works on it */
+    return luaL_error(L, "nerve.close: the network is in use");
+  return net_gc(L);
 }
 
 static int net_add(lua_State *L) {
@@ -566,7 +573,7 @@ static const luaL_Reg layer_meta[] = {{"__gc", layer_gc},
                                       {NULL, NULL}};
 static const luaL_Reg layer_methods[] = {{"init", layer_init}, {NULL, NULL}};
 
-static const luaL_Reg net_meta[] = {{"__gc", net_close},
+static const luaL_Reg net_meta[] = {{"__gc", net_gc},
                                     {"__close", net_close},
                                     {"__len", net_len},
                                     {"__tostring", net_tostring},

@@ -199,7 +199,7 @@ static int optim_step(lua_State *L) {
 static int optim_gc(lua_State *L) {
   loptim *o = (loptim *)luaL_checkudata(L, 1, LN_OPTIM);
   if (o->opt) {
-    ln_ctx(L);
+    ln_ctx_gc(L);
     nerve_optim_free(o->opt);
     o->opt = NULL;
   }
