@@ -1,14 +1,18 @@
 /*
 ** act_avx2.c - activations, softmax and their error terms with AVX2 + FMA.
-** Tails use masked loads and stores: nothing past n is read or written.
+** Tails use masked loads and partial stores: nothing past n is touched.
 **
-** Accuracy (vs the exact value, measured over every float, see simd.h):
-**   sigmoid: relative error <= 3e-7 where the result is normal, absolute
-**            <= 1.5e-45 below; sigmoid(-inf) = 0, sigmoid(+inf) = 1.
-**   tanh:    relative error <= 3e-7 everywhere; tanh(+-inf) = +-1.
-**   softmax: relative error <= 3e-7 + (n + 1 + |x - max|) 6e-8 for each x
+** Accuracy vs the exact value, measured over every float (see simd.h for
+** the exp underneath):
+**   sigmoid: relative error <= 2e-7 where the result is >= 1.2e-38, below
+**            absolute < 1.2e-38 (flushed to 0); sigmoid(-inf) = 0,
+**            sigmoid(+inf) = 1.
+**   tanh:    relative error <= 2e-7 everywhere, so also near 0; tanh(+-inf)
+**            = +-1.
+**   softmax: relative error <= 2e-7 + (n + 1 + |x - max|) 6e-8 for each x
 **            of a row of n (the sum's rounding, and x - max's in float),
-**            for any finite logits (max-shifted: nothing overflows).
+**            absolute < 1.2e-38 below; any finite logits (max-shifted:
+**            nothing overflows).
 ** Finite or infinite inputs never give NaN; NaN in gives NaN out.
 */
 #include "kernels.h"
@@ -20,13 +24,6 @@
 
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INL static inline __attribute__((always_inline, target("avx2,fma")))
-
-/* A mask with lanes 0 .. r-1 of 8 on (r <= 8). */
-INL __m256i tail(size_t r) {
-  static const int bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                               0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256((const __m256i *)(bits + 8 - r));
-}
 
 INL __m256 set1(float v) { return _mm256_set1_ps(v); }
 
@@ -46,8 +43,9 @@ INL float hmax(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-/* e^x; the clamps keep NaN (it is their second operand). */
+/* e^x (simd.h); the clamps keep NaN (it is their second operand). */
 INL __m256 vexp(__m256 x) {
+  __m256 lo = _mm256_cmp_ps(x, set1(VEXP_LO), _CMP_LT_OQ);
   x = _mm256_max_ps(set1(VEXP_LO), x);
   x = _mm256_min_ps(set1(VEXP_HI), x);
   __m256 n = _mm256_round_ps(_mm256_mul_ps(x, set1(VEXP_LOG2E)),
@@ -60,14 +58,10 @@ INL __m256 vexp(__m256 x) {
   p = _mm256_fmadd_ps(p, r, set1(VEXP_C2));
   p = _mm256_fmadd_ps(p, r, set1(1.0f));
   p = _mm256_fmadd_ps(p, r, set1(1.0f));
-  /* 2^n as 2^(n/2) 2^(n - n/2): both normal for n in [-150, 128] */
-  __m256i ni = _mm256_cvtps_epi32(n), bias = _mm256_set1_epi32(127);
-  __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
-  __m256 s1 = _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-  __m256 s2 = _mm256_castsi256_ps(
-      _mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-  return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
+  /* 2^n in the exponent bits, n in [-126, 127] */
+  __m256i e = _mm256_slli_epi32(
+      _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_andnot_ps(lo, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
 }
 
 /* x >= 0: 1 / (1 + e^-x); x < 0: e^x / (1 + e^x). Nothing overflows. */
@@ -94,7 +88,7 @@ INL __m256 vtanh(__m256 x) {
 }
 
 /* The loop every element-wise kernel shares: full vectors, then a masked
-** tail. EXPR computes the vector v of the result from x. */
+** tail. EXPR(x) gives the vector of results from the vector x. */
 #define MAP1(n, x, y, EXPR)                                             \
   do {                                                                  \
     size_t i_ = 0;                                                      \
@@ -103,13 +97,13 @@ INL __m256 vtanh(__m256 x) {
       _mm256_storeu_ps((y) + i_, EXPR(x_));                             \
     }                                                                   \
     if (i_ < (n)) {                                                     \
-      __m256i m_ = tail((n) - i_);                                      \
+      __m256i m_ = nerve_mask8((n) - i_);                               \
       __m256 x_ = _mm256_maskload_ps((x) + i_, m_);                     \
-      _mm256_maskstore_ps((y) + i_, m_, EXPR(x_));                      \
+      nerve_store8((y) + i_, EXPR(x_), (n) - i_);                       \
     }                                                                   \
   } while (0)
 
-/* The same over two inputs, EXPR(u, v). */
+/* The same over two inputs: EXPR(u, v). */
 #define MAP2(n, u, v, y, EXPR)                                          \
   do {                                                                  \
     size_t i_ = 0;                                                      \
@@ -119,10 +113,10 @@ INL __m256 vtanh(__m256 x) {
       _mm256_storeu_ps((y) + i_, EXPR(u_, v_));                         \
     }                                                                   \
     if (i_ < (n)) {                                                     \
-      __m256i m_ = tail((n) - i_);                                      \
+      __m256i m_ = nerve_mask8((n) - i_);                               \
       __m256 u_ = _mm256_maskload_ps((u) + i_, m_);                     \
       __m256 v_ = _mm256_maskload_ps((v) + i_, m_);                     \
-      _mm256_maskstore_ps((y) + i_, m_, EXPR(u_, v_));                  \
+      nerve_store8((y) + i_, EXPR(u_, v_), (n) - i_);                   \
     }                                                                   \
   } while (0)
 
@@ -177,48 +171,51 @@ static AVX2 void leaky_relu_bwd(size_t n, const float *a, const float *dy,
 #undef LEAKY_BWD
 }
 
+/* Three passes over a row: max, e^(x - max) and its sum, scale. The tail's
+** exponentials stay in a register until their one partial store. */
 static AVX2 void softmax(int m, int n, const float *x, float *y) {
   size_t w = n > 0 ? (size_t)n : 0, j;
   __m256 ninf = set1(-HUGE_VALF);
+  __m256i mk = nerve_mask8(w % 8);
+  __m256 fm = _mm256_castsi256_ps(mk);
   for (int i = 0; i < m; i++) {
     const float *xi = x + (size_t)i * w;
     float *yi = y + (size_t)i * w;
-    __m256i mk = tail(w % 8);
-    __m256 vm = ninf, vs = _mm256_setzero_ps();
-    for (j = 0; j + 8 <= w; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(xi + j));
-    if (j < w)
-      vm = _mm256_max_ps(vm, _mm256_blendv_ps(ninf, _mm256_maskload_ps(xi + j, mk),
-                                              _mm256_castsi256_ps(mk)));
+    __m256 vm = ninf, vs = _mm256_setzero_ps(), xt = ninf, et = vs;
+    for (j = 0; j + 8 <= w; j += 8)
+      vm = _mm256_max_ps(vm, _mm256_loadu_ps(xi + j));
+    if (j < w) {
+      xt = _mm256_blendv_ps(ninf, _mm256_maskload_ps(xi + j, mk), fm);
+      vm = _mm256_max_ps(vm, xt);
+    }
     vm = set1(hmax(vm));
     for (j = 0; j + 8 <= w; j += 8) {
       __m256 e = vexp(_mm256_sub_ps(_mm256_loadu_ps(xi + j), vm));
       _mm256_storeu_ps(yi + j, e);
       vs = _mm256_add_ps(vs, e);
     }
-    if (j < w) {
-      __m256 e = vexp(_mm256_sub_ps(_mm256_maskload_ps(xi + j, mk), vm));
-      _mm256_maskstore_ps(yi + j, mk, e);
-      vs = _mm256_add_ps(vs, _mm256_and_ps(e, _mm256_castsi256_ps(mk)));
+    if (j < w) { /* e^-inf = 0 in the lanes past the row */
+      et = vexp(_mm256_sub_ps(xt, vm));
+      vs = _mm256_add_ps(vs, et);
     }
     __m256 inv = set1(1.0f / hsum(vs));
     for (j = 0; j + 8 <= w; j += 8)
       _mm256_storeu_ps(yi + j, _mm256_mul_ps(_mm256_loadu_ps(yi + j), inv));
-    if (j < w)
-      _mm256_maskstore_ps(yi + j, mk,
-                          _mm256_mul_ps(_mm256_maskload_ps(yi + j, mk), inv));
+    if (j < w) nerve_store8(yi + j, _mm256_mul_ps(et, inv), w - j);
   }
 }
 
 static AVX2 void softmax_bwd(int m, int n, const float *y, const float *dy,
                              float *dx) {
   size_t w = n > 0 ? (size_t)n : 0, j;
+  __m256i mk = nerve_mask8(w % 8);
   for (int i = 0; i < m; i++) {
     const float *yi = y + (size_t)i * w, *dyi = dy + (size_t)i * w;
     float *dxi = dx + (size_t)i * w;
-    __m256i mk = tail(w % 8);
     __m256 vs = _mm256_setzero_ps();
     for (j = 0; j + 8 <= w; j += 8)
-      vs = _mm256_fmadd_ps(_mm256_loadu_ps(dyi + j), _mm256_loadu_ps(yi + j), vs);
+      vs = _mm256_fmadd_ps(_mm256_loadu_ps(dyi + j), _mm256_loadu_ps(yi + j),
+                           vs);
     if (j < w)
       vs = _mm256_fmadd_ps(_mm256_maskload_ps(dyi + j, mk),
                            _mm256_maskload_ps(yi + j, mk), vs);

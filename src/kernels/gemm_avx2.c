@@ -2,12 +2,14 @@
 ** gemm_avx2.c - the GEMM and colsum slots with AVX2 + FMA, and the setter
 ** of the "avx2" table.
 **
-** nn and tn share one register-tiled micro-kernel: a tile of up to 6 rows
-** by 2 vectors (16 columns) of C lives in 12 registers while rows of B are
-** loaded and elements of A broadcast. nt is a dot-product kernel: 3 rows of
-** A against 4 rows of B, reduced at the end. Tails use masked loads and
-** stores, so nothing past a row's end is read or written. Not yet packed or
-** cache-blocked.
+** nn and tn share one register-tiled micro-kernel: a tile of C of 6 rows
+** by 2 vectors (16 columns), or of up to 3 rows by 4 vectors (enough
+** independent sums for a batch of 1 or 2), lives in 12 registers while
+** rows of B are loaded and elements of A broadcast; C is passed over in
+** blocks of KC of k so that the rows of A stay in L1. nt is a dot-product
+** kernel: 3 rows of A against 4 rows of B, reduced at the end. Tails use
+** masked loads and partial stores: nothing past a row's end is touched.
+** Not yet packed.
 */
 #include "kernels.h"
 #include "simd.h"
@@ -18,26 +20,21 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 #define INL static inline __attribute__((always_inline, target("avx2,fma")))
 
-enum { MR = 6, NR = 16 };
-
-/* A mask with lanes 0 .. r-1 of 8 on (r <= 8). */
-INL __m256i tail(int r) {
-  static const int bits[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                               0,  0,  0,  0,  0,  0,  0,  0};
-  return _mm256_loadu_si256((const __m256i *)(bits + 8 - r));
-}
+enum { MR = 6, NV = 4, KC = 256 }; /* KC: depth of a pass over C */
 
 /* C (mr x 8 nv) = init + sum_p A(r, p) B(p, :) with A(r, p) = a[r * ars +
 ** p * acs] (nn: ars = lda, acs = 1; tn: ars = 1, acs = lda). init is C
 ** itself when acc, else the bias or zero. When masked, lm masks the last
-** vector of a row. mr, nv and masked are constants once inlined. */
+** vector of a row (lr lanes on). mr, nv and masked are constants once
+** inlined. */
 INL void tile(const int mr, const int nv, const int masked, int k,
               const float *a, size_t ars, size_t acs, const float *b,
               size_t ldb, float *c, size_t ldc, const float *bias, int acc,
-              __m256i lm) {
+              __m256i lm, int lr) {
   __m256 z = _mm256_setzero_ps();
-  __m256 c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z,
-         c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+  __m256 c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z,
+         c13 = z, c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z,
+         c40 = z, c41 = z, c50 = z, c51 = z;
   /* vector v of the row at p: plain, masked (the last when masked) or 0 */
 #define LOADV(v, p)                                                     \
   (nv <= v ? z                                                          \
@@ -45,31 +42,49 @@ INL void tile(const int mr, const int nv, const int masked, int k,
                            : _mm256_loadu_ps((p) + 8 * v))
 #define INIT(r, src)                                                    \
   if (mr > r) c##r##0 = LOADV(0, src), c##r##1 = LOADV(1, src);
+#define INIT4(r, src)                                                   \
+  if (mr > r) {                                                         \
+    c##r##0 = LOADV(0, src), c##r##1 = LOADV(1, src);                   \
+    c##r##2 = LOADV(2, src), c##r##3 = LOADV(3, src);                   \
+  }
   if (acc) {
-    INIT(0, c) INIT(1, c + ldc) INIT(2, c + 2 * ldc) INIT(3, c + 3 * ldc)
-    INIT(4, c + 4 * ldc) INIT(5, c + 5 * ldc)
+    INIT4(0, c) INIT4(1, c + ldc) INIT4(2, c + 2 * ldc)
+    INIT(3, c + 3 * ldc) INIT(4, c + 4 * ldc) INIT(5, c + 5 * ldc)
   } else if (bias) {
-    INIT(0, bias) INIT(1, bias) INIT(2, bias) INIT(3, bias) INIT(4, bias)
+    INIT4(0, bias) INIT4(1, bias) INIT4(2, bias) INIT(3, bias) INIT(4, bias)
     INIT(5, bias)
   }
+#undef INIT4
 #undef INIT
+#define FMA(r, v) c##r##v = _mm256_fmadd_ps(x, b##v, c##r##v)
 #define ROW(r)                                                          \
   if (mr > r) {                                                         \
     __m256 x = _mm256_broadcast_ss(ap + r * ars);                       \
-    c##r##0 = _mm256_fmadd_ps(x, b0, c##r##0);                          \
-    if (nv > 1) c##r##1 = _mm256_fmadd_ps(x, b1, c##r##1);              \
+    FMA(r, 0);                                                          \
+    if (nv > 1) FMA(r, 1);                                              \
+  }
+#define ROW4(r)                                                         \
+  if (mr > r) {                                                         \
+    __m256 x = _mm256_broadcast_ss(ap + r * ars);                       \
+    FMA(r, 0);                                                          \
+    if (nv > 1) FMA(r, 1);                                              \
+    if (nv > 2) FMA(r, 2);                                              \
+    if (nv > 3) FMA(r, 3);                                              \
   }
   for (int p = 0; p < k; p++) {
     const float *ap = a + p * acs, *bp = b + p * ldb;
-    __m256 b0 = LOADV(0, bp), b1 = LOADV(1, bp);
-    ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
+    __m256 b0 = LOADV(0, bp), b1 = LOADV(1, bp), b2 = LOADV(2, bp),
+           b3 = LOADV(3, bp);
+    ROW4(0) ROW4(1) ROW4(2) ROW(3) ROW(4) ROW(5)
   }
+#undef ROW4
+#undef FMA
 #undef ROW
 #undef LOADV
 #define STOREV(r, v)                                                    \
   if (nv > v) {                                                         \
     if (masked && nv == v + 1)                                          \
-      _mm256_maskstore_ps(c + r * ldc + 8 * v, lm, c##r##v);            \
+      nerve_store8(c + r * ldc + 8 * v, c##r##v, lr);                   \
     else                                                                \
       _mm256_storeu_ps(c + r * ldc + 8 * v, c##r##v);                   \
   }
@@ -78,47 +93,123 @@ INL void tile(const int mr, const int nv, const int masked, int k,
     STOREV(r, 0)                                                        \
     STOREV(r, 1)                                                        \
   }
-  STORE(0) STORE(1) STORE(2) STORE(3) STORE(4) STORE(5)
+#define STORE4(r)                                                       \
+  if (mr > r) {                                                         \
+    STOREV(r, 0)                                                        \
+    STOREV(r, 1)                                                        \
+    STOREV(r, 2)                                                        \
+    STOREV(r, 3)                                                        \
+  }
+  STORE4(0) STORE4(1) STORE4(2) STORE(3) STORE(4) STORE(5)
+#undef STORE4
 #undef STORE
 #undef STOREV
 }
 
-/* Tiles C (m x n) for nn (acc = 0) and tn (acc = 1). */
+/* One function per tile shape, so that no function grows huge (compilers
+** and sanitizers slow down on one that holds every shape). 4 vectors wide
+** only up to 3 rows. */
+typedef void tile_fn(int k, const float *a, size_t ars, size_t acs,
+                     const float *b, size_t ldb, float *c, size_t ldc,
+                     const float *bias, int acc, __m256i lm, int lr);
+#define TILE(r, v, t)                                                   \
+  static AVX2 __attribute__((noinline)) void tile##r##v##t(             \
+      int k, const float *a, size_t ars, size_t acs, const float *b,    \
+      size_t ldb, float *c, size_t ldc, const float *bias, int acc,     \
+      __m256i lm, int lr) {                                             \
+    tile(r, v, t, k, a, ars, acs, b, ldb, c, ldc, bias, acc, lm, lr);   \
+  }
+#define TILES2(r) TILE(r, 1, 0) TILE(r, 1, 1) TILE(r, 2, 0) TILE(r, 2, 1)
+#define TILES4(r)                                                       \
+  TILES2(r) TILE(r, 3, 0) TILE(r, 3, 1) TILE(r, 4, 0) TILE(r, 4, 1)
+TILES4(1) TILES4(2) TILES4(3) TILES2(4) TILES2(5) TILES2(6)
+#undef TILES4
+#undef TILES2
+#undef TILE
+#define ROW2(r) {{tile##r##10, tile##r##11}, {tile##r##20, tile##r##21}}
+#define ROW4(r)                                                         \
+  {{tile##r##10, tile##r##11}, {tile##r##20, tile##r##21},              \
+   {tile##r##30, tile##r##31}, {tile##r##40, tile##r##41}}
+static tile_fn *const tile_fns[MR][NV][2] = {ROW4(1), ROW4(2), ROW4(3),
+                                             ROW2(4), ROW2(5), ROW2(6)};
+#undef ROW4
+#undef ROW2
+
+/* One pass of C (m x n) over kc of k: the bias (nn) or C itself (tn, and
+** every pass after the first) plus that part of A B. Tiles of 6 x 16, the
+** last rows 3 x 32 or less. */
+static AVX2 void pass(int m, int n, int kc, const float *a, size_t ars,
+                      size_t acs, const float *b, size_t ldb, float *c,
+                      size_t ldc, const float *bias, int acc) {
+  for (int i = 0; i < m; i += MR) {
+    int mr = m - i < MR ? m - i : MR;
+    int nrmax = mr <= 3 ? 32 : 16;
+    const float *ai = a + i * ars;
+    float *ci = c + i * ldc;
+    for (int j = 0; j < n; j += nrmax) {
+      int nr = n - j < nrmax ? n - j : nrmax, nv = (nr + 7) / 8;
+      int masked = nr % 8 != 0, lr = nr - 8 * (nv - 1);
+      __m256i lm = nerve_mask8((size_t)lr);
+      tile_fns[mr - 1][nv - 1][masked](kc, ai, ars, acs, b + j, ldb, ci + j,
+                                       ldc, bias ? bias + j : NULL, acc, lm,
+                                       lr);
+    }
+  }
+}
+
+/* C (m x n) for nn (acc = 0) and tn (acc = 1), in passes over KC of k:
+** the rows of A a pass reads stay in L1. */
 static AVX2 void tiles(int m, int n, int k, const float *a, size_t ars,
                        size_t acs, const float *b, size_t ldb, float *c,
                        size_t ldc, const float *bias, int acc) {
-  for (int i = 0; i < m; i += MR) {
-    int mr = m - i < MR ? m - i : MR;
+  int p = 0;
+  do { /* at least once: k = 0 still sets C to the bias */
+    int kc = k - p < KC ? k - p : KC;
+    pass(m, n, kc, a + p * acs, ars, acs, b + p * ldb, ldb, c, ldc,
+         p ? NULL : bias, acc || p);
+    p += kc;
+  } while (p < k);
+}
+
+/* C of at most 8 columns over a short k (nets the size of XOR): one
+** vector per row, without the setup of the tiles; the same sums in the
+** same order. */
+static AVX2 void narrow(int m, int n, int k, const float *a, size_t ars,
+                        size_t acs, const float *b, size_t ldb, float *c,
+                        size_t ldc, const float *bias, int acc) {
+  __m256i mk = nerve_mask8((size_t)n);
+  __m256 init = bias ? _mm256_maskload_ps(bias, mk) : _mm256_setzero_ps();
+  for (int i = 0; i < m; i++) {
     const float *ai = a + i * ars;
     float *ci = c + i * ldc;
-    for (int j = 0; j < n; j += NR) {
-      int nr = n - j < NR ? n - j : NR, nv = (nr + 7) / 8;
-      int masked = nr % 8 != 0;
-      __m256i lm = tail(nr - 8 * (nv - 1));
-      const float *bj = b + j, *biasj = bias ? bias + j : NULL;
-#define T(r, v, t)                                                      \
-  case ((r - 1) * 2 + v - 1) * 2 + t:                                   \
-    tile(r, v, t, k, ai, ars, acs, bj, ldb, ci + j, ldc, biasj, acc, lm); \
-    break;
-#define TR(r) T(r, 1, 0) T(r, 1, 1) T(r, 2, 0) T(r, 2, 1)
-      switch (((mr - 1) * 2 + nv - 1) * 2 + masked) {
-        TR(1) TR(2) TR(3) TR(4) TR(5) TR(6)
-      }
-#undef TR
-#undef T
-    }
+    __m256 s = acc ? _mm256_maskload_ps(ci, mk) : init;
+    for (int p = 0; p < k; p++)
+      s = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p * acs),
+                          _mm256_maskload_ps(b + p * ldb, mk), s);
+    if (n < 8) nerve_store8(ci, s, (size_t)n);
+    else _mm256_storeu_ps(ci, s);
   }
 }
 
 static AVX2 void gemm_nn(int m, int n, int k, const float *a, int lda,
                          const float *b, int ldb, float *c, int ldc,
                          const float *bias) {
-  tiles(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias, 0);
+  if (n <= 8 && k <= 16)
+    narrow(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias,
+           0);
+  else
+    tiles(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias,
+          0);
 }
 
 static AVX2 void gemm_tn(int m, int n, int k, const float *a, int lda,
                          const float *b, int ldb, float *c, int ldc) {
-  tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL, 1);
+  if (n <= 8 && k <= 16)
+    narrow(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
+           1);
+  else
+    tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
+          1);
 }
 
 /* The sums of v0 .. v3 in lanes 0 .. 3. */
@@ -156,7 +247,7 @@ INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
   }
   if (p < k) {
     const int masked = 1;
-    __m256i mk = tail(k - p);
+    __m256i mk = nerve_mask8(k - p);
     STEP
   }
 #undef STEP
@@ -178,6 +269,22 @@ INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
   }
 }
 
+typedef void dots_fn(int k, const float *a, size_t lda, const float *b,
+                     size_t ldb, float *c, size_t ldc);
+#define DOTS(r, q)                                                      \
+  static AVX2 __attribute__((noinline)) void dots##r##q(                \
+      int k, const float *a, size_t lda, const float *b, size_t ldb,    \
+      float *c, size_t ldc) {                                           \
+    dots(r, q, k, a, lda, b, ldb, c, ldc);                              \
+  }
+#define DOTSR(r) DOTS(r, 1) DOTS(r, 2) DOTS(r, 3) DOTS(r, 4)
+DOTSR(1) DOTSR(2) DOTSR(3)
+#undef DOTSR
+#undef DOTS
+#define ROW(r) {dots##r##1, dots##r##2, dots##r##3, dots##r##4}
+static dots_fn *const dots_fns[3][4] = {ROW(1), ROW(2), ROW(3)};
+#undef ROW
+
 static AVX2 void gemm_nt(int m, int n, int k, const float *a, int lda,
                          const float *b, int ldb, float *c, int ldc) {
   size_t la = (size_t)lda, lb = (size_t)ldb, lc = (size_t)ldc;
@@ -187,17 +294,7 @@ static AVX2 void gemm_nt(int m, int n, int k, const float *a, int lda,
     float *ci = c + i * lc;
     for (int j = 0; j < n; j += 4) {
       int nr = n - j < 4 ? n - j : 4;
-      const float *bj = b + j * lb;
-#define T(r, q)                                                         \
-  case (r - 1) * 4 + q - 1:                                             \
-    dots(r, q, k, ai, la, bj, lb, ci + j, lc);                          \
-    break;
-#define TR(r) T(r, 1) T(r, 2) T(r, 3) T(r, 4)
-      switch ((mr - 1) * 4 + nr - 1) {
-        TR(1) TR(2) TR(3)
-      }
-#undef TR
-#undef T
+      dots_fns[mr - 1][nr - 1](k, ai, la, b + j * lb, lb, ci + j, lc);
     }
   }
 }
@@ -224,11 +321,12 @@ static AVX2 void colsum(int m, int n, const float *a, int lda, float *out) {
     _mm256_storeu_ps(out + j + 24, s3);
   }
   for (; j < n; j += 8) {
-    __m256i mk = tail(n - j < 8 ? n - j : 8);
+    __m256i mk = nerve_mask8(n - j < 8 ? n - j : 8);
     __m256 s = _mm256_maskload_ps(out + j, mk);
     for (int i = 0; i < m; i++)
       s = _mm256_add_ps(s, _mm256_maskload_ps(a + i * la + j, mk));
-    _mm256_maskstore_ps(out + j, mk, s);
+    if (n - j < 8) nerve_store8(out + j, s, n - j);
+    else _mm256_storeu_ps(out + j, s);
   }
 }
 

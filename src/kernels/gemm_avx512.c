@@ -4,10 +4,10 @@
 **
 ** nn and tn share one register-tiled micro-kernel: a tile of up to 6 rows
 ** by 4 vectors (64 columns) of C lives in 24 registers while rows of B are
-** loaded and elements of A broadcast. nt is a dot-product kernel: 4 rows of
-** A against 4 rows of B, reduced at the end. The last vector of a row is
-** masked, so nothing past a row's end is read or written. Not yet packed
-** or cache-blocked.
+** loaded and elements of A broadcast; C is passed over in blocks of KC of
+** k. nt is a dot-product kernel: 4 rows of A against 4 rows of B, reduced
+** at the end. The last vector of a row is masked, so nothing past a row's
+** end is read or written. Not yet packed.
 */
 #include "kernels.h"
 #include "simd.h"
@@ -19,7 +19,7 @@
 #define INL                                                             \
   static inline __attribute__((always_inline, target("avx512f,avx2,fma")))
 
-enum { MR = 6, NV = 4, NR = 16 * NV };
+enum { MR = 6, NV = 4, NR = 16 * NV, KC = 512 }; /* KC: depth of a pass */
 
 /* Lanes 0 .. r-1 of 16 on (r <= 16). */
 INL __mmask16 tail(int r) {
@@ -87,10 +87,32 @@ INL void tile(const int mr, const int nv, int k, const float *a, size_t ars,
 #undef STOREV
 }
 
-/* Tiles C (m x n) for nn (acc = 0) and tn (acc = 1). */
-static AVX512 void tiles(int m, int n, int k, const float *a, size_t ars,
-                         size_t acs, const float *b, size_t ldb, float *c,
-                         size_t ldc, const float *bias, int acc) {
+/* One function per tile shape, so that no function grows huge (compilers
+** and sanitizers slow down on one that holds every shape). */
+typedef void tile_fn(int k, const float *a, size_t ars, size_t acs,
+                     const float *b, size_t ldb, float *c, size_t ldc,
+                     const float *bias, int acc, __mmask16 lm);
+#define TILE(r, v)                                                      \
+  static AVX512 __attribute__((noinline)) void tile##r##v(              \
+      int k, const float *a, size_t ars, size_t acs, const float *b,    \
+      size_t ldb, float *c, size_t ldc, const float *bias, int acc,     \
+      __mmask16 lm) {                                                   \
+    tile(r, v, k, a, ars, acs, b, ldb, c, ldc, bias, acc, lm);          \
+  }
+#define TILES(r) TILE(r, 1) TILE(r, 2) TILE(r, 3) TILE(r, 4)
+TILES(1) TILES(2) TILES(3) TILES(4) TILES(5) TILES(6)
+#undef TILES
+#undef TILE
+#define ROW(r) {tile##r##1, tile##r##2, tile##r##3, tile##r##4}
+static tile_fn *const tile_fns[MR][NV] = {ROW(1), ROW(2), ROW(3),
+                                          ROW(4), ROW(5), ROW(6)};
+#undef ROW
+
+/* One pass of C (m x n) over kc of k: the bias (nn) or C itself (tn, and
+** every pass after the first) plus that part of A B. */
+static AVX512 void pass(int m, int n, int kc, const float *a, size_t ars,
+                        size_t acs, const float *b, size_t ldb, float *c,
+                        size_t ldc, const float *bias, int acc) {
   for (int i = 0; i < m; i += MR) {
     int mr = m - i < MR ? m - i : MR;
     const float *ai = a + i * ars;
@@ -98,30 +120,63 @@ static AVX512 void tiles(int m, int n, int k, const float *a, size_t ars,
     for (int j = 0; j < n; j += NR) {
       int nr = n - j < NR ? n - j : NR, nv = (nr + 15) / 16;
       __mmask16 lm = tail(nr - 16 * (nv - 1));
-      const float *bj = b + j, *biasj = bias ? bias + j : NULL;
-#define T(r, v)                                                         \
-  case (r - 1) * NV + v - 1:                                            \
-    tile(r, v, k, ai, ars, acs, bj, ldb, ci + j, ldc, biasj, acc, lm);  \
-    break;
-#define TR(r) T(r, 1) T(r, 2) T(r, 3) T(r, 4)
-      switch ((mr - 1) * NV + nv - 1) {
-        TR(1) TR(2) TR(3) TR(4) TR(5) TR(6)
-      }
-#undef TR
-#undef T
+      tile_fns[mr - 1][nv - 1](kc, ai, ars, acs, b + j, ldb, ci + j, ldc,
+                               bias ? bias + j : NULL, acc, lm);
     }
+  }
+}
+
+/* C (m x n) for nn (acc = 0) and tn (acc = 1), in passes over KC of k. */
+static AVX512 void tiles(int m, int n, int k, const float *a, size_t ars,
+                         size_t acs, const float *b, size_t ldb, float *c,
+                         size_t ldc, const float *bias, int acc) {
+  int p = 0;
+  do { /* at least once: k = 0 still sets C to the bias */
+    int kc = k - p < KC ? k - p : KC;
+    pass(m, n, kc, a + p * acs, ars, acs, b + p * ldb, ldb, c, ldc,
+         p ? NULL : bias, acc || p);
+    p += kc;
+  } while (p < k);
+}
+
+/* C of at most 16 columns over a short k (nets the size of XOR): one
+** masked vector per row, without the setup of the tiles; the same sums in
+** the same order. */
+static AVX512 void narrow(int m, int n, int k, const float *a, size_t ars,
+                          size_t acs, const float *b, size_t ldb, float *c,
+                          size_t ldc, const float *bias, int acc) {
+  __mmask16 mk = tail(n);
+  __m512 init = bias ? _mm512_maskz_loadu_ps(mk, bias) : _mm512_setzero_ps();
+  for (int i = 0; i < m; i++) {
+    const float *ai = a + i * ars;
+    float *ci = c + i * ldc;
+    __m512 s = acc ? _mm512_maskz_loadu_ps(mk, ci) : init;
+    for (int p = 0; p < k; p++)
+      s = _mm512_fmadd_ps(_mm512_set1_ps(ai[p * acs]),
+                          _mm512_maskz_loadu_ps(mk, b + p * ldb), s);
+    _mm512_mask_storeu_ps(ci, mk, s);
   }
 }
 
 static AVX512 void gemm_nn(int m, int n, int k, const float *a, int lda,
                            const float *b, int ldb, float *c, int ldc,
                            const float *bias) {
-  tiles(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias, 0);
+  if (n <= 16 && k <= 16)
+    narrow(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias,
+           0);
+  else
+    tiles(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias,
+          0);
 }
 
 static AVX512 void gemm_tn(int m, int n, int k, const float *a, int lda,
                            const float *b, int ldb, float *c, int ldc) {
-  tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL, 1);
+  if (n <= 16 && k <= 16)
+    narrow(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
+           1);
+  else
+    tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
+          1);
 }
 
 /* Sums the 16 accumulators v[4 c + r] into one vector whose 128-bit block
@@ -152,7 +207,8 @@ INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
                   z0, z0, z0, z0, z0, z0, z0, z0};
 #define LA(r) (mr > r ? _mm512_maskz_loadu_ps(mk, a + r * lda + p) : z)
 #define LB(j) (nr > j ? _mm512_maskz_loadu_ps(mk, b + j * ldb + p) : z)
-#define FMA(r, j) if (mr > r && nr > j) v[4 * j + r] = _mm512_fmadd_ps(a##r, b##j, v[4 * j + r])
+#define FMA(r, j)                                                       \
+  if (mr > r && nr > j) v[4 * j + r] = _mm512_fmadd_ps(a##r, b##j, v[4 * j + r])
 #define STEP                                                            \
   {                                                                     \
     __m512 z = _mm512_setzero_ps();                                     \
@@ -190,6 +246,22 @@ INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
   }
 }
 
+typedef void dots_fn(int k, const float *a, size_t lda, const float *b,
+                     size_t ldb, float *c, size_t ldc);
+#define DOTS(r, q)                                                      \
+  static AVX512 __attribute__((noinline)) void dots##r##q(              \
+      int k, const float *a, size_t lda, const float *b, size_t ldb,    \
+      float *c, size_t ldc) {                                           \
+    dots(r, q, k, a, lda, b, ldb, c, ldc);                              \
+  }
+#define DOTSR(r) DOTS(r, 1) DOTS(r, 2) DOTS(r, 3) DOTS(r, 4)
+DOTSR(1) DOTSR(2) DOTSR(3) DOTSR(4)
+#undef DOTSR
+#undef DOTS
+#define ROW(r) {dots##r##1, dots##r##2, dots##r##3, dots##r##4}
+static dots_fn *const dots_fns[4][4] = {ROW(1), ROW(2), ROW(3), ROW(4)};
+#undef ROW
+
 static AVX512 void gemm_nt(int m, int n, int k, const float *a, int lda,
                            const float *b, int ldb, float *c, int ldc) {
   size_t la = (size_t)lda, lb = (size_t)ldb, lc = (size_t)ldc;
@@ -199,38 +271,38 @@ static AVX512 void gemm_nt(int m, int n, int k, const float *a, int lda,
     float *ci = c + i * lc;
     for (int j = 0; j < n; j += 4) {
       int nr = n - j < 4 ? n - j : 4;
-      const float *bj = b + j * lb;
-#define T(r, q)                                                         \
-  case (r - 1) * 4 + q - 1:                                             \
-    dots(r, q, k, ai, la, bj, lb, ci + j, lc);                          \
-    break;
-#define TR(r) T(r, 1) T(r, 2) T(r, 3) T(r, 4)
-      switch ((mr - 1) * 4 + nr - 1) {
-        TR(1) TR(2) TR(3) TR(4)
-      }
-#undef TR
-#undef T
+      dots_fns[mr - 1][nr - 1](k, ai, la, b + j * lb, lb, ci + j, lc);
     }
   }
 }
 
-/* Adds the rows in order, as the reference does: the same sums. */
+/* Adds the rows in order, as the reference does: the same sums. Columns
+** go 64 at a time, then 16 at a time with the last masked. */
 static AVX512 void colsum(int m, int n, const float *a, int lda, float *out) {
-  for (int j = 0; j < n; j += NR) {
-    int nr = n - j < NR ? n - j : NR, nv = (nr + 15) / 16;
-    __mmask16 mk[NV];
-    __m512 s[NV];
-    for (int v = 0; v < NV; v++) {
-      mk[v] = v < nv - 1 ? 0xffff : v == nv - 1 ? tail(nr - 16 * v) : 0;
-      s[v] = _mm512_maskz_loadu_ps(mk[v], out + j + 16 * v);
-    }
+  size_t la = (size_t)lda;
+  int j = 0;
+  for (; j + 64 <= n; j += 64) {
+    __m512 s0 = _mm512_loadu_ps(out + j), s1 = _mm512_loadu_ps(out + j + 16),
+           s2 = _mm512_loadu_ps(out + j + 32),
+           s3 = _mm512_loadu_ps(out + j + 48);
     for (int i = 0; i < m; i++) {
-      const float *ai = a + (size_t)i * lda + j;
-      for (int v = 0; v < NV; v++)
-        s[v] = _mm512_add_ps(s[v], _mm512_maskz_loadu_ps(mk[v], ai + 16 * v));
+      const float *ai = a + i * la + j;
+      s0 = _mm512_add_ps(s0, _mm512_loadu_ps(ai));
+      s1 = _mm512_add_ps(s1, _mm512_loadu_ps(ai + 16));
+      s2 = _mm512_add_ps(s2, _mm512_loadu_ps(ai + 32));
+      s3 = _mm512_add_ps(s3, _mm512_loadu_ps(ai + 48));
     }
-    for (int v = 0; v < NV; v++)
-      _mm512_mask_storeu_ps(out + j + 16 * v, mk[v], s[v]);
+    _mm512_storeu_ps(out + j, s0);
+    _mm512_storeu_ps(out + j + 16, s1);
+    _mm512_storeu_ps(out + j + 32, s2);
+    _mm512_storeu_ps(out + j + 48, s3);
+  }
+  for (; j < n; j += 16) {
+    __mmask16 mk = tail(n - j);
+    __m512 s = _mm512_maskz_loadu_ps(mk, out + j);
+    for (int i = 0; i < m; i++)
+      s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mk, a + i * la + j));
+    _mm512_mask_storeu_ps(out + j, mk, s);
   }
 }
 
