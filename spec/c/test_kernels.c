@@ -21,6 +21,9 @@
 #define TANH_REL 2e-7
 #define EXP_REL 1e-7     /* through softmax */
 #define TINY 1.2e-38     /* below: absolute error < TINY (flushed to 0) */
+/* elu, softplus, gelu (act_more_*.c) keep denormals: below FLT_MIN their
+** error is absolute, at most TINY_ABS */
+#define TINY_ABS 1.5e-45
 
 static const float GUARD = -7777.25f; /* padding of outputs: must stay */
 

@@ -20,6 +20,11 @@
 void nerve_act_more_avx2(nerve_kernels *k);
 void nerve_act_more_avx512(nerve_kernels *k);
 
+/* Their exp clamps x to [MEXP_LO, MEXP_HI], wider than simd.h's (which
+** flushes results below FLT_MIN to 0 separately): e^-104 rounds to 0 and
+** e^88.8 overflows to inf, so softplus and gelu saturate exactly. */
+#define MEXP_LO -104.0f
+#define MEXP_HI 88.8f
 #define VEXPM1_CUT 0.35f
 
 #define VERFC_P0 -1.265512119f

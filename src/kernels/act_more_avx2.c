@@ -25,8 +25,8 @@ INL __m256 absv(__m256 x) { return _mm256_andnot_ps(set1(-0.0f), x); }
 
 /* e^x as act_avx2.c computes it (simd.h describes it) */
 INL __m256 vexp(__m256 x) {
-  x = _mm256_max_ps(set1(VEXP_LO), x);
-  x = _mm256_min_ps(set1(VEXP_HI), x);
+  x = _mm256_max_ps(set1(MEXP_LO), x);
+  x = _mm256_min_ps(set1(MEXP_HI), x);
   __m256 n = _mm256_round_ps(_mm256_mul_ps(x, set1(VEXP_LOG2E)),
                              _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m256 r = _mm256_fnmadd_ps(n, set1(VEXP_LN2_HI), x);

@@ -30,8 +30,8 @@ INL __m512 set1(float v) { return _mm512_set1_ps(v); }
 
 /* e^x as act_avx512.c computes it (simd.h describes it) */
 INL __m512 vexp(__m512 x) {
-  x = _mm512_max_ps(set1(VEXP_LO), x);
-  x = _mm512_min_ps(set1(VEXP_HI), x);
+  x = _mm512_max_ps(set1(MEXP_LO), x);
+  x = _mm512_min_ps(set1(MEXP_HI), x);
   __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, set1(VEXP_LOG2E)),
                                   _MM_FROUND_TO_NEAREST_INT |
                                       _MM_FROUND_NO_EXC);
