@@ -14,7 +14,7 @@ static nerve_kernels tables[NSETS];
 static int usable[NSETS];
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__)
 /* __builtin_cpu_supports also checks that the OS saves the wide registers. */
 static int has_avx2(void) {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
