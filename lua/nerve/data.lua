@@ -9,11 +9,12 @@
 
 local core = require "nerve.core"
 
-local type, error, pairs, ipairs, tostring, getmetatable =
-  type, error, pairs, ipairs, tostring, getmetatable
+local type, error, ipairs, tostring, getmetatable =
+  type, error, ipairs, tostring, getmetatable
 local table_unpack = table.unpack
-local format, concat, sort = string.format, table.concat, table.sort
+local format = string.format
 local mtype, floor = math.type, math.floor
+local checkopts = require("nerve.options").check
 local _ENV = nil
 
 local M = {}
@@ -29,23 +30,6 @@ end
 
 local function fail(fn, fmt, ...)
   error("nerve.data." .. fn .. ": " .. format(fmt, ...), 3)
-end
-
-local function checkopts(fn, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    fail(fn, "options must be a table, got %s", describe(opts))
-  end
-  for k in pairs(opts) do
-    if not allowed[k] then
-      local names = {}
-      for name in pairs(allowed) do names[#names + 1] = name end
-      sort(names)
-      fail(fn, "unknown option '%s' (expected %s)", tostring(k),
-        concat(names, ", "))
-    end
-  end
-  return opts
 end
 
 local function checkpath(fn, path, n)
@@ -70,7 +54,7 @@ local csv_opts = { header = true, target = true, sep = true }
 -- character (" " or "\t" make runs of blanks one separator).
 function M.csv(path, opts)
   checkpath("csv", path, 1)
-  opts = checkopts("csv", opts, csv_opts)
+  opts = checkopts("nerve.data.csv", opts, csv_opts)
   local header, target, sep = opts.header, opts.target, opts.sep
   if header == nil then header = false end
   if type(header) ~= "boolean" then

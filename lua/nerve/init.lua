@@ -20,24 +20,7 @@ local nerve = {
   core = core,
 }
 
--- Raises unless every key of opts is one of allowed (a set), naming the
--- bad word and the accepted ones.
-local function checkopts(fn, opts, allowed)
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(fn .. ": options must be a table, got " .. type(opts), 3)
-  end
-  for k in pairs(opts) do
-    if not allowed[k] then
-      local names = {}
-      for name in pairs(allowed) do names[#names + 1] = name end
-      sort(names)
-      error(fn .. ": unknown option '" .. tostring(k) .. "' (expected "
-        .. concat(names, ", ") .. ")", 3)
-    end
-  end
-  return opts
-end
+local checkopts = require("nerve.options").check
 nerve.checkopts = checkopts
 
 local function optnumber(fn, opts, key, default, min)

@@ -2,9 +2,9 @@
 -- Defaults and rules are PyTorch's (RPROP: FANN's iRPROP- constants); the
 -- update rules are written out in src/nerve/optim.c and the README.
 local core = require "nerve.core"
+local checkopts = require("nerve.options").check
 
 local type, error, pairs, tostring = type, error, pairs, tostring
-local concat, sort = table.concat, table.sort
 local _ENV = nil
 
 local M = {}
@@ -13,20 +13,7 @@ local function check(fn, net, opts, allowed)
   if not core.is_net(net) then
     error(fn .. ": expected a network as argument 1, got " .. type(net), 3)
   end
-  if opts == nil then return {} end
-  if type(opts) ~= "table" then
-    error(fn .. ": options must be a table, got " .. type(opts), 3)
-  end
-  for k in pairs(opts) do
-    if not allowed[k] then
-      local names = {}
-      for name in pairs(allowed) do names[#names + 1] = name end
-      sort(names)
-      error(fn .. ": unknown option '" .. tostring(k) .. "' (expected "
-        .. concat(names, ", ") .. ")", 3)
-    end
-  end
-  return opts
+  return checkopts(fn, opts, allowed) -- a tail call: errors point at fn's caller
 end
 
 -- opts[key] or default, a finite number in [lo, hi] (hi may be nil).

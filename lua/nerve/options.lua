@@ -1,0 +1,41 @@
+-- Option tables, checked one way across the Lua layer: an unknown name is
+-- an error that names the word and lists the accepted ones.
+local type, error, pairs, tostring, getmetatable =
+  type, error, pairs, tostring, getmetatable
+local concat, sort = table.concat, table.sort
+local _ENV = nil
+
+local M = {}
+
+--- A value as messages show it: a number's value, a userdata's type name
+-- (nerve.Matrix, ...), otherwise its type.
+function M.describe(v)
+  if type(v) == "number" then return tostring(v) end
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(mt.__name) == "string" then
+    return mt.__name
+  end
+  return type(v)
+end
+
+--- options.check(fn, opts, allowed): opts (a table, or nil for {}) when
+-- every key is in the set allowed; otherwise raises an error naming fn and
+-- the bad word, pointing at the line that called fn.
+function M.check(fn, opts, allowed)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(fn .. ": options must be a table, got " .. M.describe(opts), 3)
+  end
+  for k in pairs(opts) do
+    if not allowed[k] then
+      local names = {}
+      for name in pairs(allowed) do names[#names + 1] = name end
+      sort(names)
+      error(fn .. ": unknown option '" .. tostring(k) .. "' (expected "
+        .. concat(names, ", ") .. ")", 3)
+    end
+  end
+  return opts
+end
+
+return M
