@@ -133,6 +133,7 @@ test: deps
 # luacheck on the Lua layer, the specs and the examples (.luacheckrc).
 lint:
 	@luacheck -q --no-color lua spec examples bench
+	@tools/check_env.sh lua/nerve/*.lua
 
 # The host examples, short: their output is shown, not checked for times.
 hostexample: $(EXAMPLES)

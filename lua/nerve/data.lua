@@ -9,24 +9,15 @@
 
 local core = require "nerve.core"
 
-local type, error, ipairs, tostring, getmetatable =
-  type, error, ipairs, tostring, getmetatable
+local type, error, ipairs = type, error, ipairs
 local table_unpack = table.unpack
 local format = string.format
 local mtype, floor = math.type, math.floor
 local checkopts = require("nerve.options").check
+local describe = require("nerve.options").describe
 local _ENV = nil
 
 local M = {}
-
-local function describe(v)
-  local mt = getmetatable(v)
-  if type(mt) == "table" and type(mt.__name) == "string" then
-    return mt.__name
-  end
-  if type(v) == "number" then return tostring(v) end
-  return type(v)
-end
 
 local function fail(fn, fmt, ...)
   error("nerve.data." .. fn .. ": " .. format(fmt, ...), 3)

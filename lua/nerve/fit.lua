@@ -18,7 +18,7 @@
 -- "epochs".
 
 local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
-local pcall, require, getmetatable = pcall, require, getmetatable
+local pcall, require = pcall, require
 local format, concat = string.format, table.concat
 local mtype, huge, sqrt, min = math.type, math.huge, math.sqrt, math.min
 local io = io
@@ -27,6 +27,8 @@ local co_yield, yieldable = coroutine.yield, coroutine.isyieldable
 local core = require "nerve.core"
 local stop_mod = require "nerve.stop"
 local checkpoint_mod = require "nerve.checkpoint"
+local options = require "nerve.options"
+local describe, is_callable = options.describe, options.is_callable
 local _ENV = nil
 
 local BUILTIN = { mse = true, cross_entropy = true, bce = true }
@@ -45,25 +47,6 @@ for _, k in ipairs(OPTIONS) do KNOWN[k] = true end
 -- directly in fit passes 2 and the message points at the user's call.
 local function fail(level, fmt, ...)
   error("nerve.fit: " .. format(fmt, ...), level + 1)
-end
-
-local function typename(v)
-  local mt = getmetatable(v)
-  if type(mt) == "table" and type(mt.__name) == "string" then
-    return mt.__name
-  end
-  return type(v)
-end
-
-local function describe(v)
-  if type(v) == "number" then return tostring(v) end
-  return typename(v)
-end
-
-local function is_callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__call ~= nil
 end
 
 local function index(obj, key) return obj[key] end

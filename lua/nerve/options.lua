@@ -18,6 +18,13 @@ function M.describe(v)
   return type(v)
 end
 
+--- True for a function or a value whose metatable has __call.
+function M.is_callable(v)
+  if type(v) == "function" then return true end
+  local mt = getmetatable(v)
+  return type(mt) == "table" and mt.__call ~= nil
+end
+
 --- options.check(fn, opts, allowed): opts (a table, or nil for {}) when
 -- every key is in the set allowed; otherwise raises an error naming fn and
 -- the bad word, pointing at the line that called fn.

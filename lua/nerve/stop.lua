@@ -20,6 +20,8 @@ local type, error, tostring, pairs, ipairs = type, error, tostring, pairs, ipair
 local setmetatable, getmetatable = setmetatable, getmetatable
 local format, concat, sort = string.format, table.concat, table.sort
 local mtype, huge = math.type, math.huge
+local option_checks = require "nerve.options"
+local describe, is_callable = option_checks.describe, option_checks.is_callable
 local _ENV = nil
 
 local M = {}
@@ -49,25 +51,6 @@ local function new(name, description, fields)
 end
 
 -- ------------------------------------------------------- argument checks
-
-local function typename(v)
-  local mt = getmetatable(v)
-  if type(mt) == "table" and type(mt.__name) == "string" then
-    return mt.__name
-  end
-  return type(v)
-end
-
-local function describe(v)
-  if type(v) == "number" then return tostring(v) end
-  return typename(v)
-end
-
-local function is_callable(v)
-  if type(v) == "function" then return true end
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__call ~= nil
-end
 
 -- The checkers raise at level 4: checker <- options/constructor <- user.
 -- Constructors call them through `arg`, which adds the one missing frame

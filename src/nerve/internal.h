@@ -70,7 +70,7 @@ int nerve__mat_ok(const nerve_mat *m);
 int nerve__buf_prepare(nerve_ctx *ctx, nerve_buf *b, size_t n);
 /* 1 when the buffer moved. */
 int nerve__buf_commit(nerve_ctx *ctx, nerve_buf *b);
-void nerve__buf_abort(nerve_ctx *ctx, nerve_buf *b);
+void nerve__buf_rollback(nerve_ctx *ctx, nerve_buf *b);
 void nerve__buf_free(nerve_ctx *ctx, nerve_buf *b);
 
 /* Sizes every batch buffer of net for rows x cols input (plus xin, and the

@@ -26,7 +26,7 @@ int nerve__buf_commit(nerve_ctx *ctx, nerve_buf *b) {
   return 1;
 }
 
-void nerve__buf_abort(nerve_ctx *ctx, nerve_buf *b) {
+void nerve__buf_rollback(nerve_ctx *ctx, nerve_buf *b) {
   nerve_free(ctx, b->spare);
   b->spare = NULL;
 }
@@ -76,7 +76,7 @@ nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
   ok &= nerve__buf_prepare(net->ctx, &net->xin, need_xin ? r * cols : 0);
   ok &= nerve__buf_prepare(net->ctx, &net->y, r * (size_t)ycols);
   for (int i = 0; i < net->n + 4; i++)
-    if (!ok) nerve__buf_abort(net->ctx, buf_at(net, i));
+    if (!ok) nerve__buf_rollback(net->ctx, buf_at(net, i));
     else if (nerve__buf_commit(net->ctx, buf_at(net, i))) net->epoch++;
   return ok ? NERVE_OK : NERVE_ENOMEM;
 }
