@@ -466,6 +466,106 @@ describe("nerve.fit", function()
     end)
   end)
 
+  -- With a built-in loss and optimizer and nothing that has to see an
+  -- epoch in Lua, fit runs whole epochs in one C call; an on_epoch that
+  -- returns nothing sends it down the per-batch path. Both must give the
+  -- same floats.
+  describe("whole epochs in C", function()
+    local function twice(make_data, layers, opts)
+      local out = {}
+      for k, path in ipairs{ "c", "lua" } do
+        local x, y = make_data()
+        nerve.seed(99)
+        local net = nerve.mlp(layers)
+        local o = {}
+        for key, v in pairs(opts) do o[key] = v end
+        if type(opts.optimizer) == "function" then o.optimizer = opts.optimizer(net) end
+        if type(opts.stop) == "function" then o.stop = opts.stop() end
+        o.seed = 5
+        if path == "lua" then
+          local seen = 0
+          o.on_epoch = function() seen = seen + 1 end
+          out.seen = function() return seen end
+        end
+        local report = nerve.fit(net, x, y, o)
+        out[k] = { report = report, params = params(net) }
+      end
+      return out[1], out[2], out.seen()
+    end
+
+    local function eq(u, v) return u == v or (u ~= u and v ~= v) end -- NaN too
+
+    local function same(a, b)
+      local ha, hb = a.report.history, b.report.history
+      assert.are.equal(#ha, #hb)
+      for i = 1, #ha do assert.is_true(eq(ha[i], hb[i]), "epoch " .. i) end
+      for _, f in ipairs{ "epochs", "loss", "grad_norm", "stopped", "restored" } do
+        assert.is_true(eq(a.report[f], b.report[f]), f)
+      end
+      assert.are.same(a.params, b.params)
+    end
+
+    it("gives the floats of the per-batch path (shuffled, ragged batches, clip)", function()
+      local c, l, seen = twice(function() return regression(10) end, { 2, 5, 1 },
+        { epochs = 30, batch = 3, clip = 0.05,
+          optimizer = function(net) return nerve.sgd(net, { lr = 0.3, momentum = 0.9 }) end })
+      same(c, l)
+      assert.are.equal(30, c.report.epochs)
+      assert.are.equal(30, seen)
+    end)
+
+    it("matches for cross-entropy, Adam and rows left out as non-finite", function()
+      local function data()
+        local x, classes = blobs(12)
+        x:set(4, 2, 0 / 0)
+        return x, classes
+      end
+      local c, l = twice(data, { 2, 6, 3, output = "linear" },
+        { epochs = 12, batch = 5, nonfinite = "skip",
+          loss = nerve.cross_entropy(),
+          optimizer = function(net) return nerve.adam(net, { lr = 0.01 }) end })
+      same(c, l)
+      assert.are.equal(1, c.report.dropped)
+    end)
+
+    it("stops where a threshold criterion fires, with its reason", function()
+      local probe = twice(function() return regression(10) end, { 2, 5, 1 },
+        { epochs = 40 })
+      local eps = probe.report.history[17]
+      local c, l = twice(function() return regression(10) end, { 2, 5, 1 },
+        { epochs = 40, stop = function() return nerve.stop.loss_below(eps * 1.0000001) end })
+      same(c, l)
+      assert.are.equal("loss_below", c.report.stopped)
+      assert.are.equal(17, c.report.epochs)
+      c, l = twice(function() return regression(10) end, { 2, 5, 1 },
+        { epochs = 40, stop = function()
+            return nerve.stop.any{ nerve.stop.grad_norm_below(1e-12), nerve.stop.epochs(7) }
+          end })
+      same(c, l)
+      assert.are.equal("epochs", c.report.stopped)
+      assert.are.equal(7, c.report.epochs)
+      c, l = twice(function() return regression(10) end, { 2, 5, 1 },
+        { epochs = 40, stop = function() return nerve.stop.grad_norm_below(1e9) end })
+      same(c, l)
+      assert.are.equal("grad_norm_below", c.report.stopped)
+      assert.are.equal(1, c.report.epochs)
+    end)
+
+    it("puts the last finite weights back after a divergence", function()
+      local c, l = twice(function() return regression(10) end,
+        { 2, 5, 1, output = "linear" },
+        { epochs = 50, optimizer = function(net) return nerve.sgd(net, { lr = 1e29 }) end })
+      same(c, l)
+      assert.are.equal("diverged", c.report.stopped)
+      assert.is_true(c.report.restored)
+      for _, p in ipairs(c.params) do
+        for _, row in ipairs(p) do
+          for _, v in ipairs(row) do assert.is_true(v == v and math.abs(v) < math.huge) end
+        end
+      end
+    end)
+  end)
+
   describe("stopping", function()
     it("stops with 'on_epoch' when on_epoch returns false", function()
       local x, y = regression(8)

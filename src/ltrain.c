@@ -254,6 +254,22 @@ static int optim_tostring(lua_State *L) {
 
 /* ---------------------------------------------------------- training */
 
+/* Raises the error of a failed training call. */
+static int fiterror(lua_State *L, nerve_net *net, nerve_loss k,
+                    nerve_status s, const nerve_mat *x, const nerve_mat *y) {
+  if (s == NERVE_ESHAPE && nerve_net_n_in(net) && x->cols != nerve_net_n_in(net))
+    return luaL_error(L, "nerve.fit: input has %d columns, network expects %d",
+                      x->cols, nerve_net_n_in(net));
+  if (s == NERVE_EARG && nerve_net_count(net) == 0)
+    return luaL_error(L, "nerve.fit: the network has no layers");
+  int r, c;
+  if (s == NERVE_ENAN && nerve_mat_nonfinite(x, &r, &c))
+    return luaL_error(L, "nerve.fit: x has NaN or infinity at row %d, column "
+                         "%d", r + 1, c + 1);
+  nerve_mat yhat = {NULL, y->rows, nerve_net_n_out(net), 0};
+  return targeterror(L, "nerve.fit", k, s, &yhat, y);
+}
+
 /* loss, grad_norm = core.train_batch(net, loss, x, y, perm, first, count,
 ** opt [, clip [, norm]]): one mini-batch step on rows first..first+count-1
 ** of perm (or of x and y when perm is nil); clip, when given, is the
@@ -288,20 +304,7 @@ static int l_train_batch(lua_State *L) {
       norm ? &gn : NULL);
   n->busy = 0;
   if (o && clip >= 0) nerve_optim_set_clip(o->opt, old_clip);
-  if (s == NERVE_ESHAPE && nerve_net_n_in(n->net) &&
-      x->cols != nerve_net_n_in(n->net))
-    return luaL_error(L, "nerve.fit: input has %d columns, network expects %d",
-                      x->cols, nerve_net_n_in(n->net));
-  if (s == NERVE_EARG && nerve_net_count(n->net) == 0)
-    return luaL_error(L, "nerve.fit: the network has no layers");
-  int r, c;
-  if (s == NERVE_ENAN && nerve_mat_nonfinite(x, &r, &c))
-    return luaL_error(L, "nerve.fit: x has NaN or infinity at row %d, column "
-                         "%d", r + 1, c + 1);
-  if (s != NERVE_OK) {
-    nerve_mat yhat = {NULL, y->rows, nerve_net_n_out(n->net), 0};
-    return targeterror(L, "nerve.fit", k, s, &yhat, y);
-  }
+  if (s != NERVE_OK) return fiterror(L, n->net, k, s, x, y);
   lua_pushnumber(L, e);
   if (!norm && e - e != 0) { /* diverged: fit reports this step's norm */
     norm = 1;
@@ -310,6 +313,78 @@ static int l_train_batch(lua_State *L) {
   if (norm) lua_pushnumber(L, gn);
   else lua_pushnil(L);
   return 2;
+}
+
+/* done, loss, grad_norm, stopped = core.train_epochs(net, loss, x, y, perm,
+** shuffle, batch, opt, clip, first, epochs, history, loss_below,
+** norm_below, snapshot): up to `epochs` whole epochs in C (nerve.fit's
+** path when no Lua code needs to see an epoch). perm: nil (rows in order)
+** or the permutation to walk; shuffle: a generator, true (the state's) or
+** false; clip, loss_below, norm_below, snapshot: nil for none. Epoch i's
+** loss goes to history[first + i - 1]; loss and grad_norm are the last
+** epoch's. stopped: "epochs", "diverged" or "criterion" (loss_below or
+** norm_below held). */
+#define CHUNK 128 /* epochs per engine call: history is written between */
+
+static double optnum(lua_State *L, int arg) {
+  return lua_isnoneornil(L, arg) ? 0 : luaL_checknumber(L, arg);
+}
+
+static int l_train_epochs(lua_State *L) {
+  lctx *c = ln_ctx(L);
+  ln_checknet(L, 1);
+  nerve_loss k = checkloss(L, 2); /* may run Lua code (__index): first */
+  lnet *n = ln_checknet(L, 1);
+  nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
+  lperm *p = lua_isnil(L, 5) ? NULL : (lperm *)luaL_checkudata(L, 5, LN_PERM);
+  nerve_rng *r = NULL;
+  if (lua_isuserdata(L, 6)) r = &((lrng *)luaL_checkudata(L, 6, LN_RNG))->r;
+  else if (lua_toboolean(L, 6)) r = nerve_ctx_rng(c->ctx);
+  luaL_argcheck(L, !r || p, 6, "shuffling needs a permutation");
+  lua_Integer batch = luaL_checkinteger(L, 7);
+  luaL_argcheck(L, batch >= 1 && batch <= NERVE_MAX_DIM, 7, "batch out of range");
+  loptim *o = checkoptim(L, 8);
+  double clip = lua_isnoneornil(L, 9) ? -1 : checkclip(L, 9);
+  lua_Integer first = luaL_checkinteger(L, 10), epochs = luaL_checkinteger(L, 11);
+  luaL_argcheck(L, epochs >= 0 && first >= 1 && first <= INT32_MAX - epochs,
+                11, "epochs out of range");
+  luaL_checktype(L, 12, LUA_TTABLE);
+  lnet *snap = lua_isnoneornil(L, 15) ? NULL : ln_checknet(L, 15);
+  if (x->rows != y->rows)
+    return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
+                      y->rows);
+  double losses[CHUNK];
+  nerve_epochs e = {k, x, y, p ? p->idx : NULL, p ? p->n : 0, r, (int)batch,
+                    o->opt, 0, optnum(L, 13), optnum(L, 14),
+                    snap ? snap->net : NULL, losses, 0, NERVE_STOP_EPOCHS,
+                    0, 0};
+  double old_clip = nerve_optim_clip(o->opt);
+  lua_Integer done = 0;
+  nerve_status s = NERVE_OK;
+  while (done < epochs) {
+    e.epochs = epochs - done < CHUNK ? (int)(epochs - done) : CHUNK;
+    if (clip >= 0) nerve_optim_set_clip(o->opt, clip);
+    n->busy = 1;
+    if (snap) snap->busy = 1;
+    s = nerve_net_train_epochs(n->net, &e);
+    n->busy = 0;
+    if (snap) snap->busy = 0;
+    nerve_optim_set_clip(o->opt, old_clip);
+    for (int i = 0; i < e.done; i++) {
+      lua_pushnumber(L, losses[i]);
+      lua_rawseti(L, 12, first + done + i);
+    }
+    done += e.done;
+    if (s || e.stopped != NERVE_STOP_EPOCHS) break;
+  }
+  if (s != NERVE_OK && done == 0) return fiterror(L, n->net, k, s, x, y);
+  if (s != NERVE_OK) return ln_error(L, "nerve.fit", s);
+  static const char *const why[] = {"epochs", "diverged", "criterion"};
+  lua_pushinteger(L, done);
+  lua_pushnumber(L, e.loss_out);
+  lua_pushnumber(L, e.grad_norm);
+  lua_pushstring(L, why[e.stopped]);
+  return 4;
 }
 
 /* Forward in evaluation mode (dropout off), leaving the mode as it was:
@@ -455,6 +530,7 @@ static const luaL_Reg funcs[] = {{"loss_forward", l_loss_forward},
                                  {"adam", l_adam},
                                  {"is_optimizer", l_is_optimizer},
                                  {"train_batch", l_train_batch},
+                                 {"train_epochs", l_train_epochs},
                                  {"eval_loss", l_eval_loss},
                                  {"accuracy", l_accuracy},
                                  {"finite_rows", l_finite_rows},

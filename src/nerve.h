@@ -433,6 +433,50 @@ NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
                                              int count, nerve_optim *opt,
                                              double *e, double *grad_norm);
 
+/* Why nerve_net_train_epochs returned. */
+typedef enum nerve_stop {
+  NERVE_STOP_EPOCHS,    /* ran every epoch asked for */
+  NERVE_STOP_DIVERGED,  /* an epoch's loss was NaN or infinite */
+  NERVE_STOP_CRITERION  /* loss_below or norm_below held after an epoch */
+} nerve_stop;
+
+/* Whole epochs of mini-batch steps in one call: what nerve.fit runs when
+** no Lua code has to see an epoch. Fields above the line are inputs. */
+typedef struct nerve_epochs {
+  nerve_loss loss;
+  const nerve_mat *x, *y;
+  int32_t *order;      /* the n rows (0-based) to train on, in this order;
+                          NULL: every row of x, first to last */
+  int n;
+  nerve_rng *shuffle;  /* shuffles order before each epoch; NULL: never */
+  int batch;           /* rows per step; the last step takes the rest */
+  nerve_optim *opt;    /* stepped after every batch (required) */
+  int epochs;          /* at most this many */
+  double loss_below;   /* stop after an epoch whose mean loss is below;
+                          0 (no loss is negative): never */
+  double norm_below;   /* stop after an epoch whose last step's gradient
+                          norm is below; 0: never */
+  nerve_net *snapshot; /* NULL, or a net of the same shape that gets the
+                          parameters after every epoch that leaves them
+                          finite (to put back after a divergence) */
+  double *losses;      /* NULL, or room for epochs values */
+  /* ---- outputs */
+  int done;            /* epochs run */
+  nerve_stop stopped;
+  double loss_out;     /* the last epoch's mean loss (each batch's loss
+                          times its rows, summed, over n) */
+  double grad_norm;    /* L2 norm of the gradient of the last epoch's last
+                          step */
+} nerve_epochs;
+
+/* Runs up to e->epochs epochs of nerve_net_train_batch steps over e->order
+** (shuffled first when e->shuffle is set), each epoch's loss into
+** e->losses. An epoch stops early at a batch whose loss is NaN or +inf;
+** training then stops with NERVE_STOP_DIVERGED. Rows, shapes, targets and
+** inputs are checked once, before the first step: on such an error
+** nothing changed. An optimizer error stops after e->done epochs. */
+NERVE_API nerve_status nerve_net_train_epochs(nerve_net *net, nerve_epochs *e);
+
 /* --------------------------------------------------------- model format */
 
 /* Serialises net's structure and parameters: magic "NERVEMDL", format

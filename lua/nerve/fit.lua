@@ -7,7 +7,10 @@
 -- backward and steps a core optimizer; a Lua optimizer (any object with a
 -- `step` method) is stepped here after that call. Any other loss object
 -- takes the generic path: batches are copied into matrices in Lua and the
--- loss's forward/backward are called; slow, but exact.
+-- loss's forward/backward are called; slow, but exact. When no Lua code
+-- needs to see an epoch, core.train_epochs runs whole epochs in one call
+-- (the same steps, the same floats): that is what makes fit on tiny nets
+-- as fast as a C loop.
 --
 -- Per epoch: the batches, then the validation loss and, with opts.metric
 -- ("accuracy", "mse", "bit_fail" of nerve.metrics, or a function(net, x_val,
@@ -626,7 +629,9 @@ local function fit(net, x, y, opts)
   local snapshot = restore and has_method(net, "clone") and net:clone() or nil
   local last_print = t0
   if yield then co_yield(0, 0, n) end -- checked, ready: nothing ran yet
-  for epoch = first_epoch, epochs do
+  -- One epoch driven from Lua: a C call per batch (or the generic path);
+  -- returns the epoch's loss and its last step's gradient norm.
+  local function lua_epoch(epoch)
     local sum, gn
     if rate then
       local lr = rate(epoch)
@@ -659,18 +664,45 @@ local function fit(net, x, y, opts)
       run.epoch = epoch
       sum, gn = generic_epoch(run)
     end
+    return sum / n, gn
+  end
 
-    local epoch_loss = sum / n
+  -- Whole epochs in one C call when no Lua code needs to see them: it
+  -- stops where a threshold criterion may fire, and stop then decides.
+  local fast = loss_name and train_opt and not yield and on_epoch == nil
+    and x_val == nil and rate == nil and not progress and not ckpt
+  local loss_stop, norm_stop, last_epoch
+  if fast and stop ~= nil then
+    loss_stop, norm_stop, last_epoch = stop_mod.thresholds(stop)
+    fast = loss_stop ~= nil
+  end
+  local epoch = first_epoch
+  while epoch <= epochs do
+    local epoch_loss, gn
+    if fast then
+      local want = min(epochs, last_epoch or epochs) - epoch + 1
+      local done
+      done, epoch_loss, gn = core.train_epochs(net, loss_name, x, y, perm,
+        shuffle and (rng or true), batch, train_opt, clip, epoch,
+        want < 1 and 1 or want, history, loss_stop, norm_stop, snapshot)
+      epoch = epoch + done - 1
+    else
+      epoch_loss, gn = lua_epoch(epoch)
+    end
+
     if epoch_loss ~= epoch_loss or epoch_loss == huge or epoch_loss == -huge then
       history[epoch] = epoch_loss
       report.epochs, report.loss, report.stopped = epoch, epoch_loss, "diverged"
+      report.grad_norm = gn -- the diverging step's
       if snapshot then
         net:copy_parameters(snapshot)
         report.restored = true
       end
       break
     end
-    if snapshot and finite_params(net) then snapshot:copy_parameters(net) end
+    if snapshot and not fast and finite_params(net) then
+      snapshot:copy_parameters(net)
+    end
     local val_loss
     if x_val then
       if loss_name then
@@ -733,6 +765,7 @@ local function fit(net, x, y, opts)
       report.stopped = stopped
       break
     end
+    epoch = epoch + 1
   end
   if snapshot then snapshot:close() end
   if not was_training then net:evaluate() end

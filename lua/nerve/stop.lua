@@ -410,6 +410,27 @@ function M.all(list)
   })
 end
 
+-- For fit's all-in-C path: loss_below, norm_below, last_epoch when c is
+-- made only of loss_below, grad_norm_below and epochs (alone or in an
+-- any), so C can run epochs until one of them may fire and fit then asks
+-- c itself; nil when c needs to see every epoch.
+function M.thresholds(c)
+  if getmetatable(c) ~= Criterion then return nil end
+  if c.name == "loss_below" then return c.eps, 0, nil end
+  if c.name == "grad_norm_below" then return 0, c.eps, nil end
+  if c.name == "epochs" then return 0, 0, c.n end
+  if c.name ~= "any" then return nil end
+  local lb, nb, last = 0, 0, nil
+  for _, k in ipairs(c.children) do
+    local l, g, e = M.thresholds(k)
+    if l == nil then return nil end
+    if l > lb then lb = l end
+    if g > nb then nb = g end
+    if e and (last == nil or e < last) then last = e end
+  end
+  return lb, nb, last
+end
+
 -- True for the objects made here (fit uses it to reset and to check
 -- needs_validation).
 function M.is_criterion(v)

@@ -1066,6 +1066,141 @@ static void test_training(void) {
   end_ctx(ctx, &c);
 }
 
+/* Whole epochs in one call are the same steps as nerve_net_train_batch
+** driven by hand, with the same shuffles: the same floats, bit for bit. */
+static void test_epochs(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_mat x = nerve_mat_view((float *)XOR_X, 4, 2);
+  nerve_mat y = nerve_mat_view((float *)XOR_Y, 4, 1);
+  nerve_net *a = xor_net(ctx, 7), *b = xor_net(ctx, 7), *snap = xor_net(ctx, 1);
+  nerve_sgd_opts so = {0.5f, 0.9f, 0, 0};
+  nerve_optim *oa, *ob;
+  CHECK(nerve_sgd_new(a, &so, &oa) == NERVE_OK);
+  CHECK(nerve_sgd_new(b, &so, &ob) == NERVE_OK);
+  nerve_rng ra, rb;
+  nerve_rng_seed(&ra, 5);
+  nerve_rng_seed(&rb, 5);
+  int32_t order[4] = {0, 1, 2, 3}, idx[4] = {0, 1, 2, 3};
+  double losses[40];
+  nerve_epochs e = {NERVE_MSE, &x, &y, order, 4, &ra, 3, oa, 40, 0, 0,
+                    snap, losses, 0, NERVE_STOP_EPOCHS, 0, 0};
+  CHECK(nerve_net_train_epochs(a, &e) == NERVE_OK);
+  CHECK(e.done == 40 && e.stopped == NERVE_STOP_EPOCHS);
+  int same = 1;
+  double gn = 0;
+  for (int ep = 0; ep < 40; ep++) {
+    for (int i = 3; i > 0; i--) {
+      int j = (int)nerve_rng_below(&rb, (uint64_t)i + 1);
+      int32_t t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+    }
+    double l1, l2;
+    same &= nerve_net_train_batch(b, NERVE_MSE, &x, &y, idx, 0, 3, ob, &l1,
+                                  NULL) == NERVE_OK;
+    same &= nerve_net_train_batch(b, NERVE_MSE, &x, &y, idx + 3, 0, 1, ob, &l2,
+                                  &gn) == NERVE_OK;
+    same &= losses[ep] == (l1 * 3 + l2 * 1) / 4;
+  }
+  CHECK(same);
+  CHECK(e.loss_out == losses[39] && e.grad_norm == gn);
+  float pa[17], pb[17], ps[17];
+  params_of(a, pa);
+  params_of(b, pb);
+  params_of(snap, ps);
+  CHECK(memcmp(pa, pb, sizeof pa) == 0);
+  CHECK(memcmp(pa, ps, sizeof pa) == 0); /* the snapshot follows */
+
+  /* no allocation once the buffers exist */
+  size_t calls = c.calls;
+  e.epochs = 5;
+  CHECK(nerve_net_train_epochs(a, &e) == NERVE_OK && e.done == 5);
+  CHECK(c.calls == calls);
+
+  /* loss_below: stops after the first epoch under it */
+  e.loss_below = losses[0] * 0.9;
+  e.epochs = 40;
+  CHECK(nerve_net_train_epochs(a, &e) == NERVE_OK);
+  CHECK(e.stopped == NERVE_STOP_CRITERION && e.done >= 1);
+  CHECK(losses[e.done - 1] < e.loss_below);
+  for (int i = 0; i + 1 < e.done; i++) CHECK(losses[i] >= e.loss_below);
+  e.loss_below = 0;
+  e.norm_below = HUGE_VAL; /* holds at once */
+  CHECK(nerve_net_train_epochs(a, &e) == NERVE_OK);
+  CHECK(e.stopped == NERVE_STOP_CRITERION && e.done == 1);
+  e.norm_below = 0;
+
+  /* without an order: rows first to last, no shuffle */
+  nerve_epochs in_order = {NERVE_MSE, &x, &y, NULL, 0, NULL, 4, oa, 3, 0, 0,
+                           NULL, NULL, 0, NERVE_STOP_EPOCHS, 0, 0};
+  CHECK(nerve_net_train_epochs(a, &in_order) == NERVE_OK);
+  CHECK(in_order.done == 3 && in_order.n == 4);
+
+  /* refused before anything changes */
+  params_of(a, pa);
+  long steps = nerve_optim_steps(oa);
+  int32_t bad[4] = {0, 1, 2, 4};
+  nerve_epochs r = e;
+  r.order = bad;
+  r.shuffle = NULL;
+  CHECK(nerve_net_train_epochs(a, &r) == NERVE_EARG && r.done == 0);
+  r = e;
+  r.opt = NULL;
+  CHECK(nerve_net_train_epochs(a, &r) == NERVE_EARG);
+  r = e;
+  r.batch = 0;
+  CHECK(nerve_net_train_epochs(a, &r) == NERVE_EARG);
+  r = in_order;
+  r.shuffle = &ra; /* nothing to shuffle */
+  CHECK(nerve_net_train_epochs(a, &r) == NERVE_EARG);
+  float ynan[4] = {0, 1, 1, NAN};
+  nerve_mat yn = nerve_mat_view(ynan, 4, 1);
+  r = e;
+  r.y = &yn;
+  CHECK(nerve_net_train_epochs(a, &r) == NERVE_ENAN);
+  nerve_mat x3 = nerve_mat_view((float *)XOR_X, 2, 3);
+  r = in_order;
+  r.x = &x3;
+  CHECK(nerve_net_train_epochs(a, &r) == NERVE_ESHAPE);
+  params_of(a, pb);
+  CHECK(memcmp(pa, pb, sizeof pa) == 0 && nerve_optim_steps(oa) == steps);
+
+  /* divergence (a linear output and a huge rate): stops, and the snapshot
+  ** keeps the last finite weights */
+  nerve_net *d, *dsnap;
+  CHECK(nerve_net_new(ctx, &d) == NERVE_OK);
+  add(d, lin(ctx, 2, 4));
+  add(d, act(ctx, NERVE_TANH, 0));
+  add(d, lin(ctx, 4, 1));
+  CHECK(nerve_net_clone(d, &dsnap) == NERVE_OK);
+  nerve_sgd_opts huge = {1e30f, 0, 0, 0};
+  nerve_optim *od;
+  CHECK(nerve_sgd_new(d, &huge, &od) == NERVE_OK);
+  r = e;
+  r.opt = od;
+  r.snapshot = dsnap;
+  r.epochs = 40;
+  CHECK(nerve_net_train_epochs(d, &r) == NERVE_OK);
+  CHECK(r.stopped == NERVE_STOP_DIVERGED && !isfinite(r.loss_out));
+  CHECK(r.done > 1 && !isfinite(losses[r.done - 1]));
+  for (int i = 0; i + 1 < r.done; i++) CHECK(isfinite(losses[i]));
+  for (int i = 0; i < nerve_net_param_count(dsnap); i++) {
+    nerve_mat p = nerve_net_param(dsnap, i);
+    CHECK(!nerve_mat_nonfinite(&p, NULL, NULL));
+  }
+  nerve_optim_free(od);
+  nerve_net_free(d);
+  nerve_net_free(dsnap);
+
+  nerve_optim_free(oa);
+  nerve_optim_free(ob);
+  nerve_net_free(a);
+  nerve_net_free(b);
+  nerve_net_free(snap);
+  end_ctx(ctx, &c);
+}
+
 /* ------------------------------------------------------------ 7. errors */
 
 static void test_errors(void) {
@@ -1509,6 +1644,7 @@ int main(void) {
   test_format();
   test_alloc_failures();
   test_training();
+  test_epochs();
   test_errors();
   test_toolkit_optimizers();
   test_toolkit_layers();

@@ -3,6 +3,7 @@
 ** from Lua crosses into C once per batch. Everything is checked before
 ** anything changes.
 */
+#include <math.h>
 #include <string.h>
 
 #include "internal.h"
@@ -52,28 +53,115 @@ static void gather(float *dst, const nerve_mat *m, const int32_t *idx,
            (size_t)m->cols * sizeof(float));
 }
 
-nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
-                                   const nerve_mat *x, const nerve_mat *y,
-                                   const int32_t *idx, int idx_first,
-                                   int count, nerve_optim *opt, double *e,
-                                   double *grad_norm) {
-  nerve_status s = check_args(net, k, x, y, idx, idx_first, count);
-  int w, cols = x ? x->cols : 0;
-  if (!s) s = nerve__net_reserve(net, count, cols, 1, y->cols, &w);
-  if (s) return s;
-  gather(net->xin.p, x, idx, idx_first, count);
-  gather(net->y.p, y, idx, idx_first, count);
+/* The step itself, on checked rows, with buffers for count rows. */
+static double step(nerve_net *net, nerve_loss k, const nerve_mat *x,
+                   const nerve_mat *y, const int32_t *idx, int first,
+                   int count, int w) {
+  int cols = x->cols;
+  gather(net->xin.p, x, idx, first, count);
+  gather(net->y.p, y, idx, first, count);
   nerve_net_zero_grad(net);
   nerve__net_run(net, net->xin.p, cols, count, cols);
   nerve_mat yhat = nerve_mat_view(net->s[net->n - 1].out.p, count, w);
   nerve_mat yb = nerve_mat_view(net->y.p, count, y->cols);
   nerve_mat g = nerve_mat_view(net->g0.p, count, w);
   double loss = 0;
-  /* cannot fail: the rows were checked above */
+  /* cannot fail: the rows were checked */
   nerve_loss_forward(k, &yhat, &yb, &loss);
   nerve_loss_backward(k, &yhat, &yb, &g);
   nerve__net_back(net, net->xin.p, cols, 0);
+  return loss;
+}
+
+nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
+                                   const nerve_mat *x, const nerve_mat *y,
+                                   const int32_t *idx, int idx_first,
+                                   int count, nerve_optim *opt, double *e,
+                                   double *grad_norm) {
+  nerve_status s = check_args(net, k, x, y, idx, idx_first, count);
+  int w;
+  if (!s) s = nerve__net_reserve(net, count, x->cols, 1, y->cols, &w);
+  if (s) return s;
+  double loss = step(net, k, x, y, idx, idx_first, count, w);
   if (grad_norm) *grad_norm = nerve_net_grad_norm(net);
   if (e) *e = loss;
   return opt ? nerve_optim_step(opt) : NERVE_OK;
+}
+
+/* --------------------------------------------------------- many epochs */
+
+static void shuffle(int32_t *a, int n, nerve_rng *r) {
+  for (int i = n - 1; i > 0; i--) {
+    int j = (int)nerve_rng_below(r, (uint64_t)i + 1);
+    int32_t t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}
+
+static int finite_params(const nerve_net *net) {
+  for (int i = 0; i < nerve_net_param_count(net); i++) {
+    nerve_mat p = nerve_net_param(net, i);
+    if (nerve_mat_nonfinite(&p, NULL, NULL)) return 0;
+  }
+  return 1;
+}
+
+/* One epoch on checked rows: the batches in order, stopping at a batch
+** whose loss is NaN or +inf. Returns the summed loss (batch mean times
+** batch size) over n, the same sum nerve.fit forms. */
+static nerve_status epoch(nerve_net *net, nerve_epochs *e, int w,
+                          double *mean) {
+  double sum = 0;
+  for (int first = 0; first < e->n; first += e->batch) {
+    int count = e->n - first < e->batch ? e->n - first : e->batch;
+    const int32_t *idx = e->order ? e->order + first : NULL;
+    double l = step(net, e->loss, e->x, e->y, idx, first, count, w);
+    if (first + count >= e->n || l != l || l == HUGE_VAL)
+      e->grad_norm = nerve_net_grad_norm(net);
+    nerve_status s = nerve_optim_step(e->opt);
+    if (s) return s;
+    sum += l * count;
+    if (l != l || l == HUGE_VAL) break;
+  }
+  *mean = sum / e->n;
+  return NERVE_OK;
+}
+
+nerve_status nerve_net_train_epochs(nerve_net *net, nerve_epochs *e) {
+  e->done = 0;
+  e->stopped = NERVE_STOP_EPOCHS;
+  if (!e->opt || e->batch < 1 || e->epochs < 0 || !e->x || !e->y)
+    return NERVE_EARG;
+  if (!e->order) e->n = e->x->rows;
+  if (e->n < 1 || (e->shuffle && !e->order)) return NERVE_EARG;
+  int b = e->batch < e->n ? e->batch : e->n, w;
+  /* every row once, so the steps below need no checks */
+  nerve_status s = NERVE_OK;
+  for (int i = 0; !s && i < e->n; i += b)
+    s = check_args(net, e->loss, e->x, e->y, e->order ? e->order + i : NULL,
+                   i, e->n - i < b ? e->n - i : b);
+  if (!s && e->snapshot && finite_params(net))
+    s = nerve_net_copy_params(e->snapshot, net);
+  if (!s) s = nerve__net_reserve(net, b, e->x->cols, 1, e->y->cols, &w);
+  while (!s && e->done < e->epochs) {
+    if (e->shuffle) shuffle(e->order, e->n, e->shuffle);
+    double m;
+    s = epoch(net, e, w, &m);
+    if (s) break;
+    e->loss_out = m;
+    if (e->losses) e->losses[e->done] = m;
+    e->done++;
+    if (!(m - m == 0)) {
+      e->stopped = NERVE_STOP_DIVERGED;
+      break;
+    }
+    if (e->snapshot && finite_params(net))
+      s = nerve_net_copy_params(e->snapshot, net);
+    if (m < e->loss_below || e->grad_norm < e->norm_below) {
+      e->stopped = NERVE_STOP_CRITERION;
+      break;
+    }
+  }
+  return s;
 }
