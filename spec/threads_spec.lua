@@ -59,6 +59,10 @@ describe("two threads", function()
         nerve.fit(net, x, y, { loss = nerve.cross_entropy(), epochs = 2,
           batch = math.min(rows, 64), seed = 3,
           optimizer = nerve.sgd(net, { lr = 0.05, momentum = 0.9 }) })
+        -- plain SGD: the step runs inside the backward pass
+        nerve.fit(net, x, y, { loss = nerve.cross_entropy(), epochs = 2,
+          batch = math.min(rows, 64), shuffle = false,
+          optimizer = nerve.sgd(net, { lr = 0.05 }) })
         return { out:totable(), dx:totable() }, grads, weights(net)
       end
       local a1, g1, w1 = with_threads(1, run)

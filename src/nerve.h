@@ -425,7 +425,13 @@ NERVE_API double nerve_net_clip_grad_norm(nerve_net *net, double max_norm);
 ** and, if opt is not NULL, one optimizer step. *e receives the batch's
 ** loss and *grad_norm the L2 norm of the gradient (either may be NULL).
 ** Checks shapes, row indices, targets and inputs first (NERVE_ENAN for a
-** NaN or infinity in a batch row of x or y); on error nothing changed. */
+** NaN or infinity in a batch row of x or y); on error nothing changed.
+** When opt is plain SGD (no momentum, decay or clipping) over exactly net's
+** linear layers, grad_norm is NULL and the loss is finite, the step is
+** taken inside the backward pass, W -= lr dE/dW as each layer's error terms
+** are known: no gradient buffer is written (they keep what they held) and
+** the floats differ from a separate step only by rounding. Consecutive
+** rows (idx NULL) are read in place, not copied. */
 NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
                                              const nerve_mat *x,
                                              const nerve_mat *y,

@@ -1201,6 +1201,86 @@ static void test_epochs(void) {
   end_ctx(ctx, &c);
 }
 
+/* Plain SGD steps inside the backward pass (no gradient buffers): the same
+** step as computing the gradients and then stepping, within rounding, and
+** only when the optimizer owns exactly the net's linear layers. */
+static nerve_net *small_net(nerve_ctx *ctx, uint64_t seed) {
+  nerve_rng_seed(nerve_ctx_rng(ctx), seed);
+  nerve_net *net;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  add(net, lin(ctx, 20, 32));
+  add(net, act(ctx, NERVE_TANH, 0));
+  add(net, lin(ctx, 32, 16));
+  add(net, act(ctx, NERVE_RELU, 0));
+  add(net, lin(ctx, 16, 3));
+  return net;
+}
+
+static void test_fused_sgd(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  enum { N = 40 };
+  float xs[N * 20], ys[N];
+  nerve_rng r;
+  nerve_rng_seed(&r, 8);
+  for (int i = 0; i < N * 20; i++) xs[i] = (float)nerve_rng_uniform(&r) - 0.5f;
+  for (int i = 0; i < N; i++) ys[i] = (float)(1 + i % 3);
+  nerve_mat x = nerve_mat_view(xs, N, 20), y = nerve_mat_view(ys, N, 1);
+  nerve_net *a = small_net(ctx, 3), *b = small_net(ctx, 3);
+  nerve_sgd_opts so = {0.2f, 0, 0, 0};
+  nerve_optim *oa, *ob;
+  CHECK(nerve_sgd_new(a, &so, &oa) == NERVE_OK);
+  CHECK(nerve_sgd_new(b, &so, &ob) == NERVE_OK);
+  int32_t idx[N];
+  for (int i = 0; i < N; i++) idx[i] = (i * 7) % N;
+  for (int s = 0; s < 12; s++) {
+    double ea, eb, gn;
+    const int32_t *ix = s % 2 ? idx : NULL; /* gathered rows, and in place */
+    int first = s % 2 ? 0 : 5;
+    /* a: folded; b: asks for the norm, so it keeps its gradients */
+    CHECK(nerve_net_train_batch(a, NERVE_CROSS_ENTROPY, &x, &y, ix, first,
+                                13, oa, &ea, NULL) == NERVE_OK);
+    CHECK(nerve_net_train_batch(b, NERVE_CROSS_ENTROPY, &x, &y, ix, first,
+                                13, ob, &eb, &gn) == NERVE_OK);
+    CHECK_NEAR(ea, eb, 1e-5);
+  }
+  CHECK(nerve_optim_steps(oa) == 12 && nerve_optim_steps(ob) == 12);
+  for (int i = 0; i < nerve_net_param_count(a); i++) {
+    nerve_mat pa = nerve_net_param(a, i), pb = nerve_net_param(b, i);
+    double worst = 0;
+    for (int k = 0; k < pa.rows * pa.cols; k++) {
+      double d = fabs(pa.data[k] - pb.data[k]);
+      worst = d > worst ? d : worst;
+    }
+    CHECK(worst < 1e-5);
+  }
+
+  /* an optimizer made for another net steps its own layers only: the
+  ** layer it does not own stays as it was */
+  nerve_net *other;
+  CHECK(nerve_net_new(ctx, &other) == NERVE_OK);
+  nerve_layer *shared = nerve_net_layer(a, 0);
+  nerve_layer_retain(shared);
+  add(other, shared);
+  add(other, act(ctx, NERVE_TANH, 0));
+  add(other, lin(ctx, 32, 3));
+  nerve_layer *own = nerve_net_layer(other, 2);
+  nerve_layer_init(own, NERVE_INIT_XAVIER, &r);
+  float before[32 * 3];
+  memcpy(before, nerve_layer_weight(own).data, sizeof before);
+  double e;
+  CHECK(nerve_net_train_batch(other, NERVE_CROSS_ENTROPY, &x, &y, NULL, 0, 8,
+                              oa, &e, NULL) == NERVE_OK);
+  CHECK(memcmp(before, nerve_layer_weight(own).data, sizeof before) == 0);
+
+  nerve_optim_free(oa);
+  nerve_optim_free(ob);
+  nerve_net_free(a);
+  nerve_net_free(b);
+  nerve_net_free(other);
+  end_ctx(ctx, &c);
+}
+
 /* ------------------------------------------------------------ 7. errors */
 
 static void test_errors(void) {
@@ -1538,8 +1618,8 @@ static void test_toolkit_files(void) {
 /* The benchmark's 784-256-128-10 relu MLP with softmax cross-entropy, a
 ** few SGD steps at batch rows on threads threads; its parameters and
 ** counts of allocations after the first step into out/calls. */
-static void mnist_run(int threads, int rows, float *out, size_t *calls,
-                      size_t *live) {
+static void mnist_run(int threads, int rows, float momentum, float *out,
+                      size_t *calls, size_t *live) {
   counter c;
   nerve_ctx *ctx = new_ctx(&c);
   CHECK(nerve_ctx_set_threads(ctx, threads) == NERVE_OK);
@@ -1558,7 +1638,7 @@ static void mnist_run(int threads, int rows, float *out, size_t *calls,
   for (int i = 0; i < N * 784; i++) x[i] = (float)nerve_rng_uniform(&r);
   for (int i = 0; i < N; i++) y[i] = (float)(1 + i % 10);
   nerve_mat xm = nerve_mat_view(x, N, 784), ym = nerve_mat_view(y, N, 1);
-  nerve_sgd_opts o = {0.05f, 0.9f, 0, 0};
+  nerve_sgd_opts o = {0.05f, momentum, 0, 0};
   nerve_optim *opt = NULL;
   CHECK(nerve_sgd_new(net, &o, &opt) == NERVE_OK);
   double e;
@@ -1600,13 +1680,15 @@ static void test_threads(void) {
   /* batches under the parallel threshold, across it, and ragged */
   const int batches[] = {1, 7, 32, 256, 300};
   size_t np = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10;
-  for (int b = 0; b < 5; b++) {
-    int rows = batches[b];
+  /* momentum, and plain SGD (its step folded into the backward pass) */
+  for (int b = 0; b < 10; b++) {
+    int rows = batches[b % 5];
+    float mu = b < 5 ? 0.9f : 0;
     size_t n = np + (size_t)rows * (10 + 784);
     float *p1 = calloc(n, sizeof(float)), *p2 = calloc(n, sizeof(float));
     size_t c1 = 1, c2 = 1, l1, l2;
-    mnist_run(1, rows, p1, &c1, &l1);
-    mnist_run(2, rows, p2, &c2, &l2);
+    mnist_run(1, rows, mu, p1, &c1, &l1);
+    mnist_run(2, rows, mu, p2, &c2, &l2);
     CHECK(memcmp(p1, p2, n * sizeof(float)) == 0);
     /* no allocation after the first step, threads or not */
     CHECK(c1 == 0 && c2 == 0);
@@ -1645,6 +1727,7 @@ int main(void) {
   test_alloc_failures();
   test_training();
   test_epochs();
+  test_fused_sgd();
   test_errors();
   test_toolkit_optimizers();
   test_toolkit_layers();

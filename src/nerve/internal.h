@@ -78,12 +78,24 @@ void nerve__buf_free(nerve_ctx *ctx, nerve_buf *b);
 ** error nothing changed. *out_w receives the output width. */
 nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
                                 int need_xin, int ycols, int *out_w);
+/* 1 when x's elements overlap one of net's own buffers. */
+int nerve__net_aliases(nerve_net *net, const nerve_mat *x);
 /* Forward on x (already checked and reserved). */
 void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
                     int cols);
 /* Backward from dE/do of the output already in g0; x as in forward. Returns
-** the buffer holding dE/dx (when want_in). */
-float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in);
+** the buffer holding dE/dx (when want_in). lr != 0: no gradients are
+** accumulated; each linear layer takes the plain SGD step W -= lr dE/dW
+** (b likewise) as soon as its error terms are known. */
+float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in,
+                       float lr);
+
+/* The learning rate when opt's step would be plain SGD (no momentum, decay
+** or clipping) over exactly net's linear layers, each once, so the step
+** can be folded into the backward pass; 0 otherwise. */
+float nerve__optim_fused_lr(const nerve_optim *opt, const nerve_net *net);
+/* Counts a step taken by the backward pass for opt. */
+void nerve__optim_count(nerve_optim *opt);
 
 /* Dropout (dropout.c): forward of n floats a -> o in net's mode, keeping
 ** the mask (0 or 1 / (1 - p) per element) in mask; backward d *= mask. */

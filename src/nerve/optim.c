@@ -360,6 +360,24 @@ nerve_status nerve_optim_step(nerve_optim *opt) {
   return NERVE_OK;
 }
 
+float nerve__optim_fused_lr(const nerve_optim *opt, const nerve_net *net) {
+  if (opt->kind != SGD || opt->per || opt->sgd.weight_decay != 0 ||
+      opt->clip > 0)
+    return 0;
+  int j = 0;
+  for (int i = 0; i < net->n; i++) {
+    nerve_layer *l = net->s[i].l;
+    if (l->kind != NERVE_LINEAR) continue;
+    if (j >= opt->n || opt->layers[j] != l) return 0;
+    for (int k = 0; k < j; k++) /* a layer twice would step twice */
+      if (opt->layers[k] == l) return 0;
+    j++;
+  }
+  return j == opt->n ? opt->sgd.lr : 0;
+}
+
+void nerve__optim_count(nerve_optim *opt) { opt->t++; }
+
 /* ------------------------------------------------------------ settings */
 
 float nerve_optim_lr(const nerve_optim *opt) {

@@ -231,34 +231,58 @@ typedef struct bwd_job {
   float *dx;      /* dE/d(input), or NULL when nobody needs it */
   const nerve_layer *act; /* the fused layer below, or NULL */
   const float *act_a, *act_o; /* its input and output (rows x n_in) */
+  float *gw, *gb; /* where the weight and bias terms accumulate */
 } bwd_job;
 
-/* Part p: its block of rows of gW (and gb in part 0), then its block of
-** batch rows of dE/dx and, on them, the derivative of the layer below. The
-** weight gradient of a block sums over the whole batch in one call, so
-** there is no cross-thread reduction at all. */
-static void bwd_part(void *u, int p) {
+/* Part p's block of rows of gW (and gb in part 0). The weight gradient of
+** a block sums over the whole batch in one call, so there is no
+** cross-thread reduction at all. */
+static void wgrad_part(void *u, int p) {
   const bwd_job *j = u;
-  const nerve_kernels *k = j->k;
-  nerve_layer *l = j->l;
-  int ni = l->n_in, no = l->n_out;
+  int ni = j->l->n_in, no = j->l->n_out;
   int c0 = cut(ni, p, j->parts), c1 = cut(ni, p + 1, j->parts);
   if (c1 > c0)
-    k->gemm_tn(c1 - c0, no, j->rows, j->in + c0, j->ld, j->d, no,
-               l->gw + (size_t)c0 * no, no);
-  if (p == 0) k->colsum(j->rows, no, j->d, no, l->gb);
+    j->k->gemm_tn(c1 - c0, no, j->rows, j->in + c0, j->ld, j->d, no,
+                  j->gw + (size_t)c0 * no, no);
+  if (p == 0) j->k->colsum(j->rows, no, j->d, no, j->gb);
+}
+
+/* Part p's block of batch rows of dE/dx and, on them, the derivative of
+** the layer below. */
+static void igrad_part(void *u, int p) {
+  const bwd_job *j = u;
   if (!j->dx) return;
+  int ni = j->l->n_in, no = j->l->n_out;
   int r0 = cut(j->rows, p, j->parts), r1 = cut(j->rows, p + 1, j->parts);
   if (r1 <= r0) return;
   size_t off = (size_t)r0 * ni;
-  k->gemm_nt(r1 - r0, ni, no, j->d + (size_t)r0 * no, no, l->w, no,
-             j->dx + off, ni);
+  j->k->gemm_nt(r1 - r0, ni, no, j->d + (size_t)r0 * no, no, j->l->w, no,
+                j->dx + off, ni);
   if (j->act)
-    act_bwd(k, j->act, r1 - r0, ni, j->act_a + off, j->act_o + off,
+    act_bwd(j->k, j->act, r1 - r0, ni, j->act_a + off, j->act_o + off,
             j->dx + off);
 }
 
-float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in) {
+static void bwd_part(void *u, int p) {
+  wgrad_part(u, p);
+  igrad_part(u, p);
+}
+
+/* The SGD step folded into the weight-gradient GEMM: with d scaled by
+** -lr, W += in^T d is W -= lr dE/dW, with no gradient buffer written,
+** zeroed or read back. dE/dx needs the old W, so it runs first, whole. */
+static void back_fused(nerve_ctx *ctx, bwd_job *j, float lr) {
+  nerve__pool_run(ctx, j->parts, igrad_part, j);
+  size_t n = (size_t)j->rows * j->l->n_out;
+  float *d = (float *)j->d; /* the layer's own error terms: done with */
+  for (size_t i = 0; i < n; i++) d[i] *= -lr;
+  j->gw = j->l->w;
+  j->gb = j->l->b;
+  nerve__pool_run(ctx, j->parts, wgrad_part, j);
+}
+
+float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in,
+                       float lr) {
   nerve_ctx *ctx = net->ctx;
   const nerve_kernels *k = ctx->k;
   float *cur = net->g0.p, *other = net->g1.p;
@@ -273,7 +297,7 @@ float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in) {
       /* dE/dx is needed by a linear layer below, or by the caller */
       int need = want_in || i > first_lin;
       bwd_job j = {k, l, in, ld, rows, 1, cur, need ? other : NULL,
-                   NULL, NULL, NULL};
+                   NULL, NULL, NULL, l->gw, l->gb};
       j.parts = parts_for(rows, l->n_in, l->n_out);
       if (j.parts < 2) j.parts = parts_for(l->n_in, l->n_out, rows);
       /* the activation below, fused when its input is contiguous */
@@ -282,7 +306,8 @@ float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in) {
         j.act_a = i >= 2 ? net->s[i - 2].out.p : x;
         j.act_o = net->s[i - 1].out.p;
       }
-      nerve__pool_run(ctx, j.parts, bwd_part, &j);
+      if (lr != 0) back_fused(ctx, &j, lr);
+      else nerve__pool_run(ctx, j.parts, bwd_part, &j);
       if (!need) break;
       float *t = cur;
       cur = other;
@@ -304,8 +329,7 @@ float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in) {
   return cur;
 }
 
-/* 1 when x's elements overlap one of net's own buffers. */
-static int aliases(nerve_net *net, const nerve_mat *x) {
+int nerve__net_aliases(nerve_net *net, const nerve_mat *x) {
   uintptr_t lo = (uintptr_t)x->data;
   uintptr_t hi = (uintptr_t)(x->data + (size_t)(x->rows - 1) * x->stride +
                              x->cols);
@@ -325,7 +349,7 @@ nerve_status nerve_net_forward(nerve_net *net, const nerve_mat *x,
   int first_act = net->s[0].l->kind != NERVE_LINEAR;
   const float *xp = x->data;
   int ldx = x->stride;
-  if (aliases(net, x)) {
+  if (nerve__net_aliases(net, x)) {
     /* x is our own output (forward(forward(x))): copy it out of harm's way
     ** before any buffer is written or replaced */
     int nin = nerve_net_n_in(net);
@@ -356,7 +380,7 @@ nerve_status nerve_net_backward(nerve_net *net, const nerve_mat *x,
     return NERVE_ESHAPE;
   copy_rows(net->g0.p, grad_out->data, grad_out->stride, grad_out->rows,
             grad_out->cols);
-  float *d = nerve__net_back(net, x->data, x->stride, grad_in != NULL);
+  float *d = nerve__net_back(net, x->data, x->stride, grad_in != NULL, 0);
   if (grad_in) *grad_in = nerve_mat_view(d, net->rows, net->cols);
   return NERVE_OK;
 }

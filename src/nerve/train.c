@@ -8,6 +8,9 @@
 
 #include "internal.h"
 
+/* Floats of a batch copy worth splitting over the pool (256 KiB). */
+#define GATHER_PAR (1 << 16)
+
 /* Row i of the batch: idx[i], or first + i. */
 static int row_of(const int32_t *idx, int first, int i) {
   return idx ? idx[i] : first + i;
@@ -45,32 +48,68 @@ static nerve_status check_args(nerve_net *net, nerve_loss k,
   return s;
 }
 
-static void gather(float *dst, const nerve_mat *m, const int32_t *idx,
-                   int first, int count) {
-  for (int i = 0; i < count; i++)
-    memcpy(dst + (size_t)i * m->cols,
-           m->data + (size_t)row_of(idx, first, i) * m->stride,
-           (size_t)m->cols * sizeof(float));
+typedef struct gather_job {
+  float *dst;
+  const nerve_mat *m;
+  const int32_t *idx;
+  int first, count, parts;
+} gather_job;
+
+static void gather_part(void *u, int p) {
+  const gather_job *j = u;
+  int i0 = (int)((long long)j->count * p / j->parts);
+  int i1 = (int)((long long)j->count * (p + 1) / j->parts);
+  size_t w = (size_t)j->m->cols;
+  for (int i = i0; i < i1; i++)
+    memcpy(j->dst + i * w,
+           j->m->data + (size_t)row_of(j->idx, j->first, i) * j->m->stride,
+           w * sizeof(float));
 }
 
-/* The step itself, on checked rows, with buffers for count rows. */
-static double step(nerve_net *net, nerve_loss k, const nerve_mat *x,
-                   const nerve_mat *y, const int32_t *idx, int first,
-                   int count, int w) {
-  int cols = x->cols;
-  gather(net->xin.p, x, idx, first, count);
-  gather(net->y.p, y, idx, first, count);
-  nerve_net_zero_grad(net);
-  nerve__net_run(net, net->xin.p, cols, count, cols);
+/* Copies the batch's rows of m to dst, on the pool when there is enough of
+** it to be worth a second core's memory bandwidth. */
+static void gather(nerve_net *net, float *dst, const nerve_mat *m,
+                   const int32_t *idx, int first, int count) {
+  gather_job j = {dst, m, idx, first, count, 1};
+  if ((size_t)count * m->cols >= GATHER_PAR) j.parts = NERVE_PARTS;
+  nerve__pool_run(net->ctx, j.parts, gather_part, &j);
+}
+
+/* The step itself, on checked rows, with buffers for count rows: forward,
+** loss, backward and opt's step. The step is folded into the backward pass
+** when it is plain SGD, the loss is finite (a diverging step keeps its
+** gradients for the caller to measure) and nobody asked for the norm. */
+static nerve_status step(nerve_net *net, nerve_loss k, const nerve_mat *x,
+                         const nerve_mat *y, const int32_t *idx, int first,
+                         int count, int w, nerve_optim *opt, double *e,
+                         double *grad_norm) {
+  int cols = x->cols, ld = cols;
+  const float *in = net->xin.p;
+  if (!idx && !nerve__net_aliases(net, x)) {
+    /* consecutive rows: the forward and backward passes read them in
+    ** place (the passes write nothing but the net's own buffers) */
+    in = x->data + (size_t)first * x->stride;
+    ld = x->stride;
+  } else gather(net, net->xin.p, x, idx, first, count);
+  gather(net, net->y.p, y, idx, first, count);
+  nerve__net_run(net, in, ld, count, cols);
   nerve_mat yhat = nerve_mat_view(net->s[net->n - 1].out.p, count, w);
   nerve_mat yb = nerve_mat_view(net->y.p, count, y->cols);
   nerve_mat g = nerve_mat_view(net->g0.p, count, w);
-  double loss = 0;
   /* cannot fail: the rows were checked */
-  nerve_loss_forward(k, &yhat, &yb, &loss);
+  nerve_loss_forward(k, &yhat, &yb, e);
   nerve_loss_backward(k, &yhat, &yb, &g);
-  nerve__net_back(net, net->xin.p, cols, 0);
-  return loss;
+  float lr = opt && !grad_norm && *e - *e == 0
+                 ? nerve__optim_fused_lr(opt, net)
+                 : 0;
+  if (lr == 0) nerve_net_zero_grad(net);
+  nerve__net_back(net, in, ld, 0, lr);
+  if (lr != 0) {
+    nerve__optim_count(opt);
+    return NERVE_OK;
+  }
+  if (grad_norm) *grad_norm = nerve_net_grad_norm(net);
+  return opt ? nerve_optim_step(opt) : NERVE_OK;
 }
 
 nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
@@ -82,10 +121,10 @@ nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
   int w;
   if (!s) s = nerve__net_reserve(net, count, x->cols, 1, y->cols, &w);
   if (s) return s;
-  double loss = step(net, k, x, y, idx, idx_first, count, w);
-  if (grad_norm) *grad_norm = nerve_net_grad_norm(net);
+  double loss;
+  s = step(net, k, x, y, idx, idx_first, count, w, opt, &loss, grad_norm);
   if (e) *e = loss;
-  return opt ? nerve_optim_step(opt) : NERVE_OK;
+  return s;
 }
 
 /* --------------------------------------------------------- many epochs */
@@ -116,11 +155,13 @@ static nerve_status epoch(nerve_net *net, nerve_epochs *e, int w,
   for (int first = 0; first < e->n; first += e->batch) {
     int count = e->n - first < e->batch ? e->n - first : e->batch;
     const int32_t *idx = e->order ? e->order + first : NULL;
-    double l = step(net, e->loss, e->x, e->y, idx, first, count, w);
-    if (first + count >= e->n || l != l || l == HUGE_VAL)
-      e->grad_norm = nerve_net_grad_norm(net);
-    nerve_status s = nerve_optim_step(e->opt);
+    int last = first + count >= e->n;
+    double l;
+    nerve_status s = step(net, e->loss, e->x, e->y, idx, first, count, w,
+                          e->opt, &l, last ? &e->grad_norm : NULL);
     if (s) return s;
+    /* as core.train_batch reports a diverging step: after the step */
+    if (!last && !(l - l == 0)) e->grad_norm = nerve_net_grad_norm(net);
     sum += l * count;
     if (l != l || l == HUGE_VAL) break;
   }
