@@ -383,6 +383,33 @@ describe("a network", function()
     end)
   end)
 
+  -- zero_grad only marks gradients nobody holds a view of; the next
+  -- backward then writes them instead of adding to them
+  it("gives after zero_grad the gradients of a fresh network, views or not", function()
+    local net, x = net_and_x()
+    local fresh = net:clone()
+    local g = net:forward(x):copy():fill(0.5)
+    for _ = 1, 3 do
+      net:zero_grad()
+      net:forward(x)
+      net:backward(x, g)
+    end
+    fresh:forward(x)
+    fresh:backward(x, g)
+    for i = 1, #net do
+      local l = net:layer(i)
+      if is_linear(l) then
+        assert.are.same(fresh:layer(i).grad_weight:totable(), l.grad_weight:totable())
+        assert.are.same(fresh:layer(i).grad_bias:totable(), l.grad_bias:totable())
+      end
+    end
+    local held = net:layer(1).grad_weight -- a view, taken before
+    net:zero_grad()
+    for _, row in ipairs(held:totable()) do
+      for _, v in ipairs(row) do assert.are.equal(0, v) end
+    end
+  end)
+
   it("zeroes the accumulated gradients with zero_grad", function()
     local net, x = net_and_x()
     net:backward(x, net:forward(x):copy():fill(1))

@@ -1281,6 +1281,91 @@ static void test_fused_sgd(void) {
   end_ctx(ctx, &c);
 }
 
+/* zero_grad only marks the gradients when nobody holds a view of them;
+** the next backward then writes instead of adding. Whatever reads them
+** sees exactly what an eager clear would have given. */
+static void grads_of(nerve_net *net, float *out) {
+  for (int i = 0; i < nerve_net_param_count(net); i++) {
+    nerve_mat g = nerve_net_grad(net, i);
+    memcpy(out, g.data, (size_t)g.rows * g.cols * sizeof(float));
+    out += g.rows * g.cols;
+  }
+}
+
+static void test_lazy_zero(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_net *lazy = NULL, *eager = NULL;
+  nerve_rng_seed(nerve_ctx_rng(ctx), 4);
+  for (int k = 0; k < 2; k++) {
+    nerve_net *n;
+    CHECK(nerve_net_new(ctx, &n) == NERVE_OK);
+    add(n, lin(ctx, 5, 6));
+    add(n, act(ctx, NERVE_TANH, 0));
+    add(n, lin(ctx, 6, 6));
+    add(n, act(ctx, NERVE_TANH, 0));
+    add(n, lin(ctx, 6, 2));
+    if (k) eager = n;
+    else lazy = n;
+  }
+  CHECK(nerve_net_copy_params(eager, lazy) == NERVE_OK);
+  float xs[4 * 5], gs[4 * 2];
+  for (int i = 0; i < 20; i++) xs[i] = 0.1f * (float)(i % 7) - 0.3f;
+  for (int i = 0; i < 8; i++) gs[i] = 0.05f * (float)(i % 5) - 0.1f;
+  nerve_mat x = nerve_mat_view(xs, 4, 5), g = nerve_mat_view(gs, 4, 2), out;
+  /* eager: a view of each gradient is out, so zero_grad clears at once */
+  nerve_mat held = nerve_net_grad(eager, 0);
+  for (int i = 0; i < nerve_net_param_count(eager); i++) nerve_net_grad(eager, i);
+  float a[200], b[200];
+  size_t np = nerve_net_num_params(lazy);
+  CHECK(np <= 200);
+  for (int round = 0; round < 3; round++) {
+    nerve_net *nets[2] = {lazy, eager};
+    for (int k = 0; k < 2; k++) {
+      nerve_net_zero_grad(nets[k]);
+      CHECK(nerve_net_forward(nets[k], &x, &out) == NERVE_OK);
+      CHECK(nerve_net_backward(nets[k], &x, &g, NULL) == NERVE_OK);
+      if (round == 2) /* accumulate a second backward */
+        CHECK(nerve_net_backward(nets[k], &x, &g, NULL) == NERVE_OK);
+    }
+    CHECK(nerve_net_grad_norm(lazy) == nerve_net_grad_norm(eager));
+    grads_of(eager, b);
+    grads_of(lazy, a); /* shows lazy's gradients from here on */
+    CHECK(memcmp(a, b, np * sizeof(float)) == 0);
+  }
+  /* cleared means zero, to every reader */
+  nerve_net *fresh;
+  CHECK(nerve_net_clone(lazy, &fresh) == NERVE_OK);
+  CHECK(nerve_net_forward(fresh, &x, &out) == NERVE_OK);
+  CHECK(nerve_net_backward(fresh, &x, &g, NULL) == NERVE_OK);
+  nerve_net_zero_grad(fresh);
+  CHECK(nerve_net_grad_norm(fresh) == 0);
+  params_of(fresh, a);
+  nerve_net_update(fresh, 0.5f);
+  params_of(fresh, b);
+  CHECK(memcmp(a, b, np * sizeof(float)) == 0);
+  nerve_sgd_opts so = {0.5f, 0.9f, 0, 0};
+  nerve_optim *o;
+  CHECK(nerve_sgd_new(fresh, &so, &o) == NERVE_OK);
+  CHECK(nerve_optim_step(o) == NERVE_OK);
+  params_of(fresh, b);
+  CHECK(memcmp(a, b, np * sizeof(float)) == 0);
+  grads_of(fresh, a);
+  int zero = 1;
+  for (size_t i = 0; i < np; i++) zero &= a[i] == 0;
+  CHECK(zero);
+  /* a view taken before zero_grad reads zeros after it */
+  nerve_net_zero_grad(eager);
+  zero = 1;
+  for (int i = 0; i < held.rows * held.cols; i++) zero &= held.data[i] == 0;
+  CHECK(zero);
+  nerve_optim_free(o);
+  nerve_net_free(fresh);
+  nerve_net_free(lazy);
+  nerve_net_free(eager);
+  end_ctx(ctx, &c);
+}
+
 /* ------------------------------------------------------------ 7. errors */
 
 static void test_errors(void) {
@@ -1728,6 +1813,7 @@ int main(void) {
   test_training();
   test_epochs();
   test_fused_sgd();
+  test_lazy_zero();
   test_errors();
   test_toolkit_optimizers();
   test_toolkit_layers();

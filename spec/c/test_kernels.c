@@ -71,9 +71,12 @@ static int same_bits(float x, float y) { return memcmp(&x, &y, sizeof x) == 0; }
 
 /* ---------------------------------------------------------- the GEMMs */
 
-enum { NN, NN_BIAS, NT, TN, NKINDS };
+enum { NN, NN_BIAS, NT, TN, TN_SET, NKINDS };
 static const char *kind_name[] = {"gemm_nn", "gemm_nn+bias", "gemm_nt",
-                                  "gemm_tn"};
+                                  "gemm_tn", "gemm_tn_set"};
+
+/* A is transposed (k x m) */
+static int is_tn(int kind) { return kind == TN || kind == TN_SET; }
 
 static void gemm(const nerve_kernels *t, int kind, int m, int n, int k,
                  const float *a, int lda, const float *b, int ldb, float *c,
@@ -82,17 +85,18 @@ static void gemm(const nerve_kernels *t, int kind, int m, int n, int k,
   case NN: t->gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, NULL); break;
   case NN_BIAS: t->gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, bias); break;
   case NT: t->gemm_nt(m, n, k, a, lda, b, ldb, c, ldc); break;
-  default: t->gemm_tn(m, n, k, a, lda, b, ldb, c, ldc); break;
+  case TN: t->gemm_tn(m, n, k, a, lda, b, ldb, c, ldc); break;
+  default: t->gemm_tn_set(m, n, k, a, lda, b, ldb, c, ldc); break;
   }
 }
 
 /* One GEMM of t against the reference. pad > 0 makes strided views: A
 ** and B padded with NaN (a read would show in C), C padded with GUARD
-** (a write would show there). nn and nt start from C = NaN, which must
-** be overwritten; tn accumulates onto random C. */
+** (a write would show there). nn, nt and tn_set start from C = NaN, which
+** must be overwritten; tn accumulates onto random C. */
 static int gemm_case(const nerve_kernels *ref, const nerve_kernels *t,
                      int kind, int m, int n, int k, int pad) {
-  int ar = kind == TN ? k : m, ac = kind == TN ? m : k;
+  int ar = is_tn(kind) ? k : m, ac = is_tn(kind) ? m : k;
   int br = kind == NT ? n : k, bc = kind == NT ? k : n;
   int lda = ac + pad, ldb = bc + 2 * pad, ldc = n + 3 * pad;
   size_t la, lb, lc, lbias;
@@ -129,7 +133,7 @@ static int gemm_case(const nerve_kernels *ref, const nerve_kernels *t,
                  : kind == NN_BIAS ? fabs(bias[j])
                                    : 0;
       for (int p = 0; p < k; p++) {
-        double x = kind == TN ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
+        double x = is_tn(kind) ? a[(size_t)p * lda + i] : a[(size_t)i * lda + p];
         double y = kind == NT ? b[(size_t)j * ldb + p] : b[(size_t)p * ldb + j];
         s += fabs(x * y);
       }
@@ -174,11 +178,52 @@ static void test_gemm(const nerve_kernels *ref, const nerve_kernels *t) {
   }
 }
 
+/* gemm_tn_set is gemm_tn onto a zeroed C, bit for bit: the engine may
+** skip clearing a gradient it is about to overwrite. */
+static int tn_set_case(const nerve_kernels *t, int m, int n, int k) {
+  size_t la, lb, lc;
+  float *a = view(k, m, m, 0, &la), *b = view(k, n, n, 0, &lb);
+  float *c = view(m, n, n, 0, &lc), *set = dup(c, lc);
+  memset(c, 0, lc * sizeof *c);
+  for (size_t i = 0; i < lc; i++) set[i] = NAN;
+  t->gemm_tn(m, n, k, a, m, b, n, c, n);
+  t->gemm_tn_set(m, n, k, a, m, b, n, set, n);
+  int ok = memcmp(c, set, lc * sizeof *c) == 0;
+  free(a), free(b), free(c), free(set);
+  return ok;
+}
+
+static void test_tn_set(const nerve_kernels *t) {
+  static const int dims[] = {1, 5, 16, 17, 70, 600};
+  for (int i = 0; i < 6; i++)
+    for (int j = 0; j < 6; j++)
+      for (int l = 0; l < 6; l++)
+        CHECK(tn_set_case(t, dims[i], dims[j] % 100, dims[l]));
+}
+
+/* The SGD step in place gives the reference's floats, bit for bit, at
+** every length (tails) and leaves what follows p alone. */
+static void test_sgd(const nerve_kernels *ref, const nerve_kernels *t) {
+  static const size_t ns[] = {0, 1, 7, 8, 15, 16, 17, 33, 64, 1000};
+  for (size_t c = 0; c < sizeof ns / sizeof *ns; c++) {
+    size_t n = ns[c], l1, l2;
+    float *p = view(1, (int)n + 1, (int)n + 1, 0, &l1);
+    float *g = view(1, (int)n + 1, (int)n + 1, 0, &l2);
+    float *want = dup(p, l1), *got = dup(p, l1);
+    got[n] = want[n] = GUARD;
+    ref->sgd(n, 0.37f, want, g);
+    t->sgd(n, 0.37f, got, g);
+    CHECK(memcmp(want, got, l1 * sizeof *p) == 0);
+    CHECK(same_bits(got[n], GUARD));
+    free(p), free(g), free(want), free(got);
+  }
+}
+
 /* Splitting C into blocks of rows or of columns, as threads would, gives
 ** bitwise the same C: each element's sums never depend on its place. */
 static int gemm_split(const nerve_kernels *t, int kind, int m, int n, int k,
                       int at, int rows) {
-  int ar = kind == TN ? k : m, ac = kind == TN ? m : k;
+  int ar = is_tn(kind) ? k : m, ac = is_tn(kind) ? m : k;
   int br = kind == NT ? n : k, bc = kind == NT ? k : n;
   size_t la, lb, lc, lbias;
   float *a = view(ar, ac, ac, 0, &la), *b = view(br, bc, bc, 0, &lb);
@@ -188,7 +233,7 @@ static int gemm_split(const nerve_kernels *t, int kind, int m, int n, int k,
   for (int h = 0; h < 2; h++) {
     int lo = h ? at : 0, hi = h ? (rows ? m : n) : at;
     /* where the block starts in A (rows of C), B (columns) and C */
-    size_t oa = kind == TN ? (size_t)lo : (size_t)lo * ac;
+    size_t oa = is_tn(kind) ? (size_t)lo : (size_t)lo * ac;
     size_t ob = kind == NT ? (size_t)lo * bc : (size_t)lo;
     if (rows)
       gemm(t, kind, hi - lo, n, k, a + oa, ac, b, bc, part + (size_t)lo * n,
@@ -668,7 +713,8 @@ static void test_more(const nerve_kernels *ref, const nerve_kernels *t) {
 /* Each SIMD table overrides every slot. */
 static void test_slots(const nerve_kernels *ref, const nerve_kernels *t) {
   CHECK(t->gemm_nn != ref->gemm_nn && t->gemm_nt != ref->gemm_nt &&
-        t->gemm_tn != ref->gemm_tn && t->colsum != ref->colsum);
+        t->gemm_tn != ref->gemm_tn && t->gemm_tn_set != ref->gemm_tn_set &&
+        t->colsum != ref->colsum && t->sgd != ref->sgd);
   CHECK(t->sigmoid != ref->sigmoid && t->tanh != ref->tanh &&
         t->relu != ref->relu && t->leaky_relu != ref->leaky_relu &&
         t->softmax != ref->softmax);
@@ -696,6 +742,8 @@ int main(void) {
     CHECK(strcmp(t->name, sets[i]) == 0);
     test_slots(ref, t);
     test_gemm(ref, t);
+    test_tn_set(t);
+    test_sgd(ref, t);
     test_split(t);
     test_colsum(ref, t);
     test_elem(ref, t);

@@ -171,6 +171,15 @@ static AVX2 void leaky_relu_bwd(size_t n, const float *a, const float *dy,
 #undef LEAKY_BWD
 }
 
+/* p -= lr g: the product rounded, then the difference, as the
+** reference does (an FMA would round once and differ). */
+static AVX2 void sgd(size_t n, float lr, float *p, const float *g) {
+  __m256 vlr = set1(lr);
+#define SGD(p, g) _mm256_sub_ps(p, _mm256_mul_ps(vlr, g))
+  MAP2(n, p, g, p, SGD);
+#undef SGD
+}
+
 /* Three passes over a row: max, e^(x - max) and its sum, scale. The tail's
 ** exponentials stay in a register until their one partial store. */
 static AVX2 void softmax(int m, int n, const float *x, float *y) {
@@ -235,6 +244,7 @@ void nerve_act_avx2(nerve_kernels *k) {
   k->sigmoid_bwd = sigmoid_bwd;
   k->tanh_bwd = tanh_bwd;
   k->relu_bwd = relu_bwd;
+  k->sgd = sgd;
   k->leaky_relu_bwd = leaky_relu_bwd;
   k->softmax_bwd = softmax_bwd;
 }

@@ -175,6 +175,15 @@ static AVX512 void leaky_relu_bwd(size_t n, const float *a, const float *dy,
 #undef LEAKY_BWD
 }
 
+/* p -= lr g: the product rounded, then the difference, as the
+** reference does (an FMA would round once and differ). */
+static AVX512 void sgd(size_t n, float lr, float *p, const float *g) {
+  __m512 vlr = set1(lr);
+#define SGD(p, g) _mm512_sub_ps(p, _mm512_mul_ps(vlr, g))
+  MAP2(n, p, g, p, SGD);
+#undef SGD
+}
+
 /* Three passes over a row: max, e^(x - max) and its sum, scale. The tail's
 ** exponentials stay in a register until their one partial store. */
 static AVX512 void softmax(int m, int n, const float *x, float *y) {
@@ -238,6 +247,7 @@ void nerve_act_avx512(nerve_kernels *k) {
   k->sigmoid_bwd = sigmoid_bwd;
   k->tanh_bwd = tanh_bwd;
   k->relu_bwd = relu_bwd;
+  k->sgd = sgd;
   k->leaky_relu_bwd = leaky_relu_bwd;
   k->softmax_bwd = softmax_bwd;
 }

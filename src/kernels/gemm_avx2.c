@@ -202,14 +202,25 @@ static AVX2 void gemm_nn(int m, int n, int k, const float *a, int lda,
           0);
 }
 
-static AVX2 void gemm_tn(int m, int n, int k, const float *a, int lda,
-                         const float *b, int ldb, float *c, int ldc) {
+/* C = A^T B onto C (acc) or onto zero (C is only written). */
+static AVX2 void tn(int m, int n, int k, const float *a, int lda,
+                 const float *b, int ldb, float *c, int ldc, int acc) {
   if (n <= 8 && k <= 16)
     narrow(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
-           1);
+           acc);
   else
     tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
-          1);
+          acc);
+}
+
+static AVX2 void gemm_tn(int m, int n, int k, const float *a, int lda,
+                 const float *b, int ldb, float *c, int ldc) {
+  tn(m, n, k, a, lda, b, ldb, c, ldc, 1);
+}
+
+static AVX2 void gemm_tn_set(int m, int n, int k, const float *a, int lda,
+                     const float *b, int ldb, float *c, int ldc) {
+  tn(m, n, k, a, lda, b, ldb, c, ldc, 0);
 }
 
 /* The sums of v0 .. v3 in lanes 0 .. 3. */
@@ -335,6 +346,7 @@ void nerve_kernels_avx2(nerve_kernels *k) {
   k->gemm_nn = gemm_nn;
   k->gemm_nt = gemm_nt;
   k->gemm_tn = gemm_tn;
+  k->gemm_tn_set = gemm_tn_set;
   k->colsum = colsum;
   nerve_act_avx2(k);
 }

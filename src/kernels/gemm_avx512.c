@@ -169,14 +169,25 @@ static AVX512 void gemm_nn(int m, int n, int k, const float *a, int lda,
           0);
 }
 
-static AVX512 void gemm_tn(int m, int n, int k, const float *a, int lda,
-                           const float *b, int ldb, float *c, int ldc) {
+/* C = A^T B onto C (acc) or onto zero (C is only written). */
+static AVX512 void tn(int m, int n, int k, const float *a, int lda,
+                 const float *b, int ldb, float *c, int ldc, int acc) {
   if (n <= 16 && k <= 16)
     narrow(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
-           1);
+           acc);
   else
     tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
-          1);
+          acc);
+}
+
+static AVX512 void gemm_tn(int m, int n, int k, const float *a, int lda,
+                 const float *b, int ldb, float *c, int ldc) {
+  tn(m, n, k, a, lda, b, ldb, c, ldc, 1);
+}
+
+static AVX512 void gemm_tn_set(int m, int n, int k, const float *a, int lda,
+                     const float *b, int ldb, float *c, int ldc) {
+  tn(m, n, k, a, lda, b, ldb, c, ldc, 0);
 }
 
 /* Sums the 16 accumulators v[4 c + r] into one vector whose 128-bit block
@@ -311,6 +322,7 @@ void nerve_kernels_avx512(nerve_kernels *k) {
   k->gemm_nn = gemm_nn;
   k->gemm_nt = gemm_nt;
   k->gemm_tn = gemm_tn;
+  k->gemm_tn_set = gemm_tn_set;
   k->colsum = colsum;
   nerve_act_avx512(k);
 }

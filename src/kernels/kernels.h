@@ -59,6 +59,16 @@ typedef struct nerve_kernels {
                   float *dx, float alpha);
   void (*softplus_bwd)(size_t n, const float *a, const float *dy, float *dx);
   void (*gelu_bwd)(size_t n, const float *a, const float *dy, float *dx);
+
+  /* Appended: the weight gradient into a C that holds nothing yet,
+  ** C (m x n) = A^T B; bitwise gemm_tn onto a zeroed C, without reading
+  ** or clearing C first. */
+  void (*gemm_tn_set)(int m, int n, int k, const float *a, int lda,
+                      const float *b, int ldb, float *c, int ldc);
+  /* Plain SGD over n parameters: p[i] -= lr * g[i], a product then a
+  ** difference (no fused multiply-add), so every table gives the same
+  ** floats. */
+  void (*sgd)(size_t n, float lr, float *p, const float *g);
 } nerve_kernels;
 
 /* The scalar reference; always compiled, always selectable. */

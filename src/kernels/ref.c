@@ -4,6 +4,8 @@
 */
 #include <math.h>
 
+#include <string.h>
+
 #include "kernels.h"
 
 static void gemm_nn(int m, int n, int k, const float *a, int lda,
@@ -40,6 +42,16 @@ static void gemm_tn(int m, int n, int k, const float *a, int lda,
       for (int j = 0; j < n; j++) ci[j] += ap[i] * bp[j];
     }
   }
+}
+
+static void gemm_tn_set(int m, int n, int k, const float *a, int lda,
+                        const float *b, int ldb, float *c, int ldc) {
+  for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, n * sizeof(float));
+  gemm_tn(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+static void sgd(size_t n, float lr, float *p, const float *g) {
+  for (size_t i = 0; i < n; i++) p[i] -= lr * g[i];
 }
 
 static void colsum(int m, int n, const float *a, int lda, float *out) {
@@ -153,6 +165,8 @@ void nerve_kernels_ref(nerve_kernels *k) {
   k->gemm_nn = gemm_nn;
   k->gemm_nt = gemm_nt;
   k->gemm_tn = gemm_tn;
+  k->gemm_tn_set = gemm_tn_set;
+  k->sgd = sgd;
   k->colsum = colsum;
   k->sigmoid = sigmoid;
   k->tanh = tanh_;

@@ -29,6 +29,10 @@ struct nerve_layer {
   int n_in, n_out;
   float alpha;
   float *w, *b, *gw, *gb;
+  /* gzero: gw and gb are zero but not cleared yet (the next backward
+  ** overwrites them instead of adding); shown: gw or gb were handed out
+  ** as a view, so zeroing clears them at once */
+  unsigned char gzero, shown;
 };
 
 /* A batch buffer that only grows. spare holds a bigger block between
@@ -62,6 +66,8 @@ nerve_status nerve__linear_alloc(nerve_ctx *ctx, int n_in, int n_out,
                                  nerve_layer **out);
 /* Floats of W and b together. */
 size_t nerve__layer_nparams(const nerve_layer *l);
+/* l's gradients, cleared first when a zero_grad is pending. */
+float *nerve__layer_grads(nerve_layer *l);
 
 /* 1 when m is a usable view (data, 1 <= rows, cols <= MAX_DIM, stride). */
 int nerve__mat_ok(const nerve_mat *m);

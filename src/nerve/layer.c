@@ -110,10 +110,20 @@ nerve_mat nerve_layer_weight(nerve_layer *l) {
   return view(l->w, l->n_in, l->n_out);
 }
 nerve_mat nerve_layer_bias(nerve_layer *l) { return view(l->b, 1, l->n_out); }
+float *nerve__layer_grads(nerve_layer *l) {
+  if (l->gzero) memset(l->gw, 0, nerve__layer_nparams(l) * sizeof(float));
+  l->gzero = 0;
+  return l->gw;
+}
+
+/* A view outlives any later zero_grad, which must then clear at once. */
 nerve_mat nerve_layer_grad_weight(nerve_layer *l) {
-  return view(l->gw, l->n_in, l->n_out);
+  if (l->gw) l->shown = 1;
+  return view(nerve__layer_grads(l), l->n_in, l->n_out);
 }
 nerve_mat nerve_layer_grad_bias(nerve_layer *l) {
+  if (l->gw) l->shown = 1;
+  nerve__layer_grads(l);
   return view(l->gb, 1, l->n_out);
 }
 

@@ -118,15 +118,16 @@ void nerve_net_zero_grad(nerve_net *net) {
   for (int i = 0; i < net->n; i++) {
     nerve_layer *l = net->s[i].l;
     size_t np = nerve__layer_nparams(l);
-    if (np) memset(l->gw, 0, np * sizeof(float));
+    if (np && l->shown) memset(l->gw, 0, np * sizeof(float));
+    else if (np) l->gzero = 1; /* the next backward overwrites instead */
   }
 }
 
 void nerve_net_update(nerve_net *net, float lr) {
   for (int i = 0; i < net->n; i++) {
     nerve_layer *l = net->s[i].l;
-    size_t np = nerve__layer_nparams(l);
-    for (size_t j = 0; j < np; j++) l->w[j] -= lr * l->gw[j];
+    size_t np = l->gzero ? 0 : nerve__layer_nparams(l);
+    if (np) net->ctx->k->sgd(np, lr, l->w, l->gw);
   }
 }
 
@@ -149,7 +150,7 @@ double nerve_net_grad_norm(const nerve_net *net) {
   double s = 0;
   for (int i = 0; i < net->n; i++) {
     const nerve_layer *l = net->s[i].l;
-    s += sum_sq(l->gw, nerve__layer_nparams(l));
+    if (!l->gzero) s += sum_sq(l->gw, nerve__layer_nparams(l));
   }
   return sqrt(s);
 }

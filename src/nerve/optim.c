@@ -308,7 +308,11 @@ static void step_range(nerve_optim *opt, nerve_layer *l, float *st, size_t np,
   const float *g = l->gw + j0;
   float *s0 = st ? st + j0 : NULL, *s1 = st ? st + np + j0 : NULL;
   switch (opt->kind) {
-  case SGD: sgd_step(&opt->sgd, n, w, g, opt->per ? s0 : NULL); break;
+  case SGD:
+    if (!opt->per && opt->sgd.weight_decay == 0) /* p -= lr g, vectorized */
+      l->ctx->k->sgd(n, opt->sgd.lr, w, g);
+    else sgd_step(&opt->sgd, n, w, g, opt->per ? s0 : NULL);
+    break;
   case ADAM:
     adam_step(&opt->ad, opt->t, opt->ad.weight_decay, 1, n, w, g, s0, s1);
     break;
@@ -346,6 +350,7 @@ static void step_part(void *u, int p) {
 
 nerve_status nerve_optim_step(nerve_optim *opt) {
   if (!opt) return NERVE_EARG;
+  for (int i = 0; i < opt->n; i++) nerve__layer_grads(opt->layers[i]);
   if (opt->clip > 0) clip_layers(opt->layers, opt->n, opt->clip);
   opt->t++;
   float *st = opt->state;
@@ -428,6 +433,7 @@ nerve_status nerve_optim_set_steps(nerve_optim *opt, long t) {
 
 double nerve_net_clip_grad_norm(nerve_net *net, double max_norm) {
   double s = 0;
+  for (int i = 0; i < net->n; i++) nerve__layer_grads(net->s[i].l);
   for (int i = 0; i < net->n; i++) {
     const nerve_layer *l = net->s[i].l;
     size_t np = nerve__layer_nparams(l);

@@ -232,6 +232,7 @@ typedef struct bwd_job {
   const nerve_layer *act; /* the fused layer below, or NULL */
   const float *act_a, *act_o; /* its input and output (rows x n_in) */
   float *gw, *gb; /* where the weight and bias terms accumulate */
+  int set;        /* they hold nothing yet: overwrite instead */
 } bwd_job;
 
 /* Part p's block of rows of gW (and gb in part 0). The weight gradient of
@@ -242,9 +243,12 @@ static void wgrad_part(void *u, int p) {
   int ni = j->l->n_in, no = j->l->n_out;
   int c0 = cut(ni, p, j->parts), c1 = cut(ni, p + 1, j->parts);
   if (c1 > c0)
-    j->k->gemm_tn(c1 - c0, no, j->rows, j->in + c0, j->ld, j->d, no,
-                  j->gw + (size_t)c0 * no, no);
-  if (p == 0) j->k->colsum(j->rows, no, j->d, no, j->gb);
+    (j->set ? j->k->gemm_tn_set : j->k->gemm_tn)(
+        c1 - c0, no, j->rows, j->in + c0, j->ld, j->d, no,
+        j->gw + (size_t)c0 * no, no);
+  if (p != 0) return;
+  if (j->set) memset(j->gb, 0, (size_t)no * sizeof(float));
+  j->k->colsum(j->rows, no, j->d, no, j->gb);
 }
 
 /* Part p's block of batch rows of dE/dx and, on them, the derivative of
@@ -278,6 +282,7 @@ static void back_fused(nerve_ctx *ctx, bwd_job *j, float lr) {
   for (size_t i = 0; i < n; i++) d[i] *= -lr;
   j->gw = j->l->w;
   j->gb = j->l->b;
+  j->set = 0;
   nerve__pool_run(ctx, j->parts, wgrad_part, j);
 }
 
@@ -297,7 +302,7 @@ float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in,
       /* dE/dx is needed by a linear layer below, or by the caller */
       int need = want_in || i > first_lin;
       bwd_job j = {k, l, in, ld, rows, 1, cur, need ? other : NULL,
-                   NULL, NULL, NULL, l->gw, l->gb};
+                   NULL, NULL, NULL, l->gw, l->gb, l->gzero};
       j.parts = parts_for(rows, l->n_in, l->n_out);
       if (j.parts < 2) j.parts = parts_for(l->n_in, l->n_out, rows);
       /* the activation below, fused when its input is contiguous */
@@ -307,7 +312,10 @@ float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in,
         j.act_o = net->s[i - 1].out.p;
       }
       if (lr != 0) back_fused(ctx, &j, lr);
-      else nerve__pool_run(ctx, j.parts, bwd_part, &j);
+      else {
+        nerve__pool_run(ctx, j.parts, bwd_part, &j);
+        l->gzero = 0;
+      }
       if (!need) break;
       float *t = cur;
       cur = other;
