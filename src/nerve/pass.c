@@ -277,9 +277,12 @@ static void bwd_part(void *u, int p) {
 ** zeroed or read back. dE/dx needs the old W, so it runs first, whole. */
 static void back_fused(nerve_ctx *ctx, bwd_job *j, float lr) {
   nerve__pool_run(ctx, j->parts, igrad_part, j);
-  size_t n = (size_t)j->rows * j->l->n_out;
+  size_t n = (size_t)j->rows * j->l->n_out, i = 0;
   float *d = (float *)j->d; /* the layer's own error terms: done with */
-  for (size_t i = 0; i < n; i++) d[i] *= -lr;
+  /* blocks of 16, which the compiler vectorizes even at -O2 */
+  for (; i + 16 <= n; i += 16)
+    for (int u = 0; u < 16; u++) d[i + u] *= -lr;
+  for (; i < n; i++) d[i] *= -lr;
   j->gw = j->l->w;
   j->gb = j->l->b;
   j->set = 0;
