@@ -317,10 +317,11 @@ static int l_train_batch(lua_State *L) {
 
 /* done, loss, grad_norm, stopped = core.train_epochs(net, loss, x, y, perm,
 ** shuffle, batch, opt, clip, first, epochs, history, loss_below,
-** norm_below, snapshot): up to `epochs` whole epochs in C (nerve.fit's
+** norm_below, snapshot, x_finite): up to `epochs` whole epochs in C (nerve.fit's
 ** path when no Lua code needs to see an epoch). perm: nil (rows in order)
 ** or the permutation to walk; shuffle: a generator, true (the state's) or
-** false; clip, loss_below, norm_below, snapshot: nil for none. Epoch i's
+** false; clip, loss_below, norm_below, snapshot: nil for none; x_finite:
+** true when the caller has checked x for NaN and infinity. Epoch i's
 ** loss goes to history[first + i - 1]; loss and grad_norm are the last
 ** epoch's. stopped: "epochs", "diverged" or "criterion" (loss_below or
 ** norm_below held). */
@@ -354,7 +355,8 @@ static int l_train_epochs(lua_State *L) {
     return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
                       y->rows);
   double losses[CHUNK];
-  nerve_epochs e = {k, x, y, p ? p->idx : NULL, p ? p->n : 0, r, (int)batch,
+  nerve_epochs e = {k, x, y, p ? p->idx : NULL, p ? p->n : 0,
+                    lua_toboolean(L, 16), r, (int)batch,
                     o->opt, 0, optnum(L, 13), optnum(L, 14),
                     snap ? snap->net : NULL, losses, 0, NERVE_STOP_EPOCHS,
                     0, 0};

@@ -454,6 +454,9 @@ typedef struct nerve_epochs {
   int32_t *order;      /* the n rows (0-based) to train on, in this order;
                           NULL: every row of x, first to last */
   int n;
+  int x_finite;        /* 1: the caller has checked that the rows of x in
+                          order hold no NaN or infinity (a pass over x
+                          saved; one there would make the loss diverge) */
   nerve_rng *shuffle;  /* shuffles order before each epoch; NULL: never */
   int batch;           /* rows per step; the last step takes the rest */
   nerve_optim *opt;    /* stepped after every batch (required) */

@@ -684,7 +684,8 @@ local function fit(net, x, y, opts)
       local done
       done, epoch_loss, gn = core.train_epochs(net, loss_name, x, y, perm,
         shuffle and (rng or true), batch, train_opt, clip, epoch,
-        want < 1 and 1 or want, history, loss_stop, norm_stop, snapshot)
+        want < 1 and 1 or want, history, loss_stop, norm_stop, snapshot,
+        true) -- x was checked above
       epoch = epoch + done - 1
     else
       epoch_loss, gn = lua_epoch(epoch)

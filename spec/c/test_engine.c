@@ -1083,7 +1083,7 @@ static void test_epochs(void) {
   nerve_rng_seed(&rb, 5);
   int32_t order[4] = {0, 1, 2, 3}, idx[4] = {0, 1, 2, 3};
   double losses[40];
-  nerve_epochs e = {NERVE_MSE, &x, &y, order, 4, &ra, 3, oa, 40, 0, 0,
+  nerve_epochs e = {NERVE_MSE, &x, &y, order, 4, 0, &ra, 3, oa, 40, 0, 0,
                     snap, losses, 0, NERVE_STOP_EPOCHS, 0, 0};
   CHECK(nerve_net_train_epochs(a, &e) == NERVE_OK);
   CHECK(e.done == 40 && e.stopped == NERVE_STOP_EPOCHS);
@@ -1132,7 +1132,7 @@ static void test_epochs(void) {
   e.norm_below = 0;
 
   /* without an order: rows first to last, no shuffle */
-  nerve_epochs in_order = {NERVE_MSE, &x, &y, NULL, 0, NULL, 4, oa, 3, 0, 0,
+  nerve_epochs in_order = {NERVE_MSE, &x, &y, NULL, 0, 0, NULL, 4, oa, 3, 0, 0,
                            NULL, NULL, 0, NERVE_STOP_EPOCHS, 0, 0};
   CHECK(nerve_net_train_epochs(a, &in_order) == NERVE_OK);
   CHECK(in_order.done == 3 && in_order.n == 4);
@@ -1158,6 +1158,11 @@ static void test_epochs(void) {
   nerve_mat yn = nerve_mat_view(ynan, 4, 1);
   r = e;
   r.y = &yn;
+  CHECK(nerve_net_train_epochs(a, &r) == NERVE_ENAN);
+  float xnan[8] = {0, 0, 0, 1, 1, NAN, 1, 1};
+  nerve_mat xn = nerve_mat_view(xnan, 4, 2);
+  r = e;
+  r.x = &xn;
   CHECK(nerve_net_train_epochs(a, &r) == NERVE_ENAN);
   nerve_mat x3 = nerve_mat_view((float *)XOR_X, 2, 3);
   r = in_order;
@@ -1189,6 +1194,12 @@ static void test_epochs(void) {
     nerve_mat p = nerve_net_param(dsnap, i);
     CHECK(!nerve_mat_nonfinite(&p, NULL, NULL));
   }
+  /* x_finite skips the scan of x: a NaN there is no error, it diverges */
+  r.x = &xn;
+  r.x_finite = 1;
+  nerve_optim_set_lr(od, 0.1f);
+  CHECK(nerve_net_train_epochs(d, &r) == NERVE_OK);
+  CHECK(r.stopped == NERVE_STOP_DIVERGED && r.done == 1);
   nerve_optim_free(od);
   nerve_net_free(d);
   nerve_net_free(dsnap);

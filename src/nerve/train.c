@@ -26,7 +26,8 @@ static nerve_status check_rows(const int32_t *idx, int first, int count,
 
 static nerve_status check_args(nerve_net *net, nerve_loss k,
                                const nerve_mat *x, const nerve_mat *y,
-                               const int32_t *idx, int first, int count) {
+                               const int32_t *idx, int first, int count,
+                               int scan_x) {
   if (!net || !net->n || (unsigned)k >= NERVE_LOSS_COUNT) return NERVE_EARG;
   if (!nerve__mat_ok(x) || !nerve__mat_ok(y)) return NERVE_EARG;
   if (count < 1 || count > NERVE_MAX_DIM) return NERVE_EARG;
@@ -40,7 +41,7 @@ static nerve_status check_args(nerve_net *net, nerve_loss k,
     s = nerve__target_row(
         k, y->data + (size_t)row_of(idx, first, i) * y->stride, y->cols, w);
   /* a non-finite input would turn every weight it reaches into NaN */
-  for (int i = 0; !s && i < count; i++) {
+  for (int i = 0; !s && scan_x && i < count; i++) {
     nerve_mat r = {x->data + (size_t)row_of(idx, first, i) * x->stride, 1,
                    x->cols, x->cols};
     if (nerve_mat_nonfinite(&r, NULL, NULL)) s = NERVE_ENAN;
@@ -117,7 +118,7 @@ nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
                                    const int32_t *idx, int idx_first,
                                    int count, nerve_optim *opt, double *e,
                                    double *grad_norm) {
-  nerve_status s = check_args(net, k, x, y, idx, idx_first, count);
+  nerve_status s = check_args(net, k, x, y, idx, idx_first, count, 1);
   int w;
   if (!s) s = nerve__net_reserve(net, count, x->cols, 1, y->cols, &w);
   if (s) return s;
@@ -181,7 +182,7 @@ nerve_status nerve_net_train_epochs(nerve_net *net, nerve_epochs *e) {
   nerve_status s = NERVE_OK;
   for (int i = 0; !s && i < e->n; i += b)
     s = check_args(net, e->loss, e->x, e->y, e->order ? e->order + i : NULL,
-                   i, e->n - i < b ? e->n - i : b);
+                   i, e->n - i < b ? e->n - i : b, !e->x_finite);
   if (!s && e->snapshot && finite_params(net))
     s = nerve_net_copy_params(e->snapshot, net);
   if (!s) s = nerve__net_reserve(net, b, e->x->cols, 1, e->y->cols, &w);
