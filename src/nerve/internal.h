@@ -86,9 +86,10 @@ nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
                                 int need_xin, int ycols, int *out_w);
 /* 1 when x's elements overlap one of net's own buffers. */
 int nerve__net_aliases(nerve_net *net, const nerve_mat *x);
-/* Forward on x (already checked and reserved). */
+/* Forward on x (already checked and reserved). cold: x has not been read
+** lately, so the first GEMM reads it through once first (see pass.c). */
 void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
-                    int cols);
+                    int cols, int cold);
 /* Backward from dE/do of the output already in g0; x as in forward. Returns
 ** the buffer holding dE/dx (when want_in). lr != 0: no gradients are
 ** accumulated; each linear layer takes the plain SGD step W -= lr dE/dW

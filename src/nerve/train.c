@@ -76,24 +76,6 @@ static void gather(nerve_net *net, float *dst, const nerve_mat *m,
   nerve__pool_run(net->ctx, j.parts, gather_part, &j);
 }
 
-/* Reads a batch's rows once, start to end, so that the first GEMM, which
-** reads them in place, finds them in cache instead of streaming them from
-** memory six rows at a time while it computes: about 1.5% of a batch-256
-** step, measured. (nerve_net_train_batch's own check of the rows does the
-** same.) */
-static void warm(const float *x, int ld, int rows, int cols) {
-  float s[8] = {0};
-  for (int i = 0; i < rows; i++) {
-    const float *r = x + (size_t)i * ld;
-    int j = 0;
-    for (; j + 8 <= cols; j += 8)
-      for (int u = 0; u < 8; u++) s[u] += r[j + u];
-    for (; j < cols; j++) s[0] += r[j];
-  }
-  volatile float sink = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
-  (void)sink;
-}
-
 /* The step itself, on checked rows, with buffers for count rows: forward,
 ** loss, backward and opt's step. The step is folded into the backward pass
 ** when it is plain SGD, the loss is finite (a diverging step keeps its
@@ -101,7 +83,7 @@ static void warm(const float *x, int ld, int rows, int cols) {
 static nerve_status step(nerve_net *net, nerve_loss k, const nerve_mat *x,
                          const nerve_mat *y, const int32_t *idx, int first,
                          int count, int w, nerve_optim *opt, double *e,
-                         double *grad_norm) {
+                         double *grad_norm, int cold) {
   int cols = x->cols, ld = cols;
   const float *in = net->xin.p;
   if (!idx && !nerve__net_aliases(net, x)) {
@@ -111,7 +93,7 @@ static nerve_status step(nerve_net *net, nerve_loss k, const nerve_mat *x,
     ld = x->stride;
   } else gather(net, net->xin.p, x, idx, first, count);
   gather(net, net->y.p, y, idx, first, count);
-  nerve__net_run(net, in, ld, count, cols);
+  nerve__net_run(net, in, ld, count, cols, cold && in != net->xin.p);
   nerve_mat yhat = nerve_mat_view(net->s[net->n - 1].out.p, count, w);
   nerve_mat yb = nerve_mat_view(net->y.p, count, y->cols);
   nerve_mat g = nerve_mat_view(net->g0.p, count, w);
@@ -141,7 +123,8 @@ nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
   if (!s) s = nerve__net_reserve(net, count, x->cols, 1, y->cols, &w);
   if (s) return s;
   double loss;
-  s = step(net, k, x, y, idx, idx_first, count, w, opt, &loss, grad_norm);
+  /* the checks above have just read the rows: not cold */
+  s = step(net, k, x, y, idx, idx_first, count, w, opt, &loss, grad_norm, 0);
   if (e) *e = loss;
   return s;
 }
@@ -174,12 +157,10 @@ static nerve_status epoch(nerve_net *net, nerve_epochs *e, int w,
   for (int first = 0; first < e->n; first += e->batch) {
     int count = e->n - first < e->batch ? e->n - first : e->batch;
     const int32_t *idx = e->order ? e->order + first : NULL;
-    if (!idx) warm(e->x->data + (size_t)first * e->x->stride, e->x->stride,
-                   count, e->x->cols);
     int last = first + count >= e->n;
     double l;
     nerve_status s = step(net, e->loss, e->x, e->y, idx, first, count, w,
-                          e->opt, &l, last ? &e->grad_norm : NULL);
+                          e->opt, &l, last ? &e->grad_norm : NULL, 1);
     if (s) return s;
     /* as core.train_batch reports a diverging step: after the step */
     if (!last && !(l - l == 0)) e->grad_norm = nerve_net_grad_norm(net);
