@@ -298,7 +298,7 @@ static void bwd_part(void *u, int p) {
 ** -lr, W += in^T d is W -= lr dE/dW, with no gradient buffer written,
 ** zeroed or read back. dE/dx needs the old W, so it runs first, whole. */
 static void back_fused(nerve_ctx *ctx, bwd_job *j, float lr) {
-  nerve__pool_run(ctx, j->parts, igrad_part, j);
+  if (j->dx) nerve__pool_run(ctx, j->parts, igrad_part, j);
   size_t n = (size_t)j->rows * j->l->n_out, i = 0;
   float *d = (float *)j->d; /* the layer's own error terms: done with */
   /* blocks of 16, which the compiler vectorizes even at -O2 */
