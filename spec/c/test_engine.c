@@ -1292,6 +1292,62 @@ static void test_fused_sgd(void) {
   end_ctx(ctx, &c);
 }
 
+/* train_batch's loss (its rows on the pool, the log-sum-exp shared with
+** the gradient) has the bits of nerve_loss_forward, and its gradients
+** those of nerve_loss_backward and nerve_net_backward. */
+static void test_step_loss(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  CHECK(nerve_ctx_set_threads(ctx, 2) == NERVE_OK);
+  enum { N = 100, C = 16 };
+  static float xs[N * 4], cls[N], hot[N * C], gs[N * C], g1[200], g2[200];
+  nerve_rng r;
+  nerve_rng_seed(&r, 9);
+  for (int i = 0; i < N * 4; i++) xs[i] = (float)nerve_rng_uniform(&r) - 0.5f;
+  for (int i = 0; i < N; i++) {
+    cls[i] = (float)(1 + i % C);
+    for (int j = 0; j < C; j++) hot[i * C + j] = j == i % C ? 1.0f : 0.0f;
+  }
+  nerve_mat x = nerve_mat_view(xs, N, 4), out;
+  nerve_mat ys[3] = {nerve_mat_view(cls, N, 1), nerve_mat_view(hot, N, C),
+                     nerve_mat_view(hot, N, C)};
+  nerve_loss ks[3] = {NERVE_CROSS_ENTROPY, NERVE_CROSS_ENTROPY, NERVE_MSE};
+  nerve_net *net;
+  CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
+  add(net, lin(ctx, 4, 8));
+  add(net, act(ctx, NERVE_TANH, 0));
+  add(net, lin(ctx, 8, C));
+  size_t np = nerve_net_num_params(net);
+  CHECK(np <= 200);
+  for (int t = 0; t < 3; t++) {
+    double want, got, gn;
+    CHECK(nerve_net_forward(net, &x, &out) == NERVE_OK);
+    CHECK(nerve_loss_forward(ks[t], &out, &ys[t], &want) == NERVE_OK);
+    nerve_mat g = nerve_mat_view(gs, N, C);
+    CHECK(nerve_loss_backward(ks[t], &out, &ys[t], &g) == NERVE_OK);
+    nerve_net_zero_grad(net);
+    CHECK(nerve_net_backward(net, &x, &g, NULL) == NERVE_OK);
+    size_t k = 0;
+    for (int i = 0; i < nerve_net_param_count(net); i++) {
+      nerve_mat p = nerve_net_grad(net, i);
+      memcpy(g1 + k, p.data, (size_t)p.rows * p.cols * sizeof(float));
+      k += (size_t)p.rows * p.cols;
+    }
+    CHECK(nerve_net_train_batch(net, ks[t], &x, &ys[t], NULL, 0, N, NULL,
+                                &got, &gn) == NERVE_OK);
+    CHECK(memcmp(&got, &want, sizeof got) == 0);
+    k = 0;
+    for (int i = 0; i < nerve_net_param_count(net); i++) {
+      nerve_mat p = nerve_net_grad(net, i);
+      memcpy(g2 + k, p.data, (size_t)p.rows * p.cols * sizeof(float));
+      k += (size_t)p.rows * p.cols;
+    }
+    CHECK(memcmp(g1, g2, np * sizeof(float)) == 0);
+  }
+  nerve_net_free(net);
+  end_ctx(ctx, &c);
+}
+
 /* zero_grad only marks the gradients when nobody holds a view of them;
 ** the next backward then writes instead of adding. Whatever reads them
 ** sees exactly what an eager clear would have given. */
@@ -1825,6 +1881,7 @@ int main(void) {
   test_epochs();
   test_fused_sgd();
   test_lazy_zero();
+  test_step_loss();
   test_errors();
   test_toolkit_optimizers();
   test_toolkit_layers();

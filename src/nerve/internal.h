@@ -56,6 +56,7 @@ struct nerve_net {
   nerve_buf g0, g1; /* dE/do ping-pong of the backward phase */
   nerve_buf xin;    /* contiguous input: a copy of x or a gathered batch */
   nerve_buf y;      /* gathered targets of train_batch */
+  nerve_buf rl;     /* train_batch's loss of each row (as doubles) */
   int rows, cols;   /* shape of the last forward's batch; rows 0: none */
   size_t epoch;     /* bumped whenever a batch buffer moves */
   int eval;         /* evaluation mode (dropout off); 0: training */
@@ -84,6 +85,13 @@ void nerve__buf_free(nerve_ctx *ctx, nerve_buf *b);
 ** error nothing changed. *out_w receives the output width. */
 nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
                                 int need_xin, int ycols, int *out_w);
+/* The loss of rows r0..r1-1 into rowe[] (doubles) and its gradient into
+** grad (yhat's shape), shapes and targets already checked: the floats of
+** nerve_loss_forward's row terms and of nerve_loss_backward, with the
+** log-sum-exp of a cross-entropy row computed once for both. */
+void nerve__loss_rows(nerve_loss k, const nerve_mat *yhat, const nerve_mat *y,
+                      nerve_mat *grad, int r0, int r1, double *rowe);
+
 /* 1 when x's elements overlap one of net's own buffers. */
 int nerve__net_aliases(nerve_net *net, const nerve_mat *x);
 /* Forward on x (already checked and reserved). cold: x has not been read

@@ -73,24 +73,42 @@ static double inf_softmax(const float *z, int j, double m, int times) {
   return z[j] == m ? 1.0 / times : 0.0;
 }
 
-/* -sum_j y_j log softmax(z)_j for one row (y indices or a distribution). */
-static double ce_row(const float *z, const float *y, int ycols, int c) {
+/* The largest logit of a row, how often it occurs and the row's
+** log-sum-exp (0 when the largest is infinite), shared by the loss and its
+** gradient. */
+typedef struct ce_stats {
+  double m, lse;
   int times;
-  double m = zmax(z, c, &times);
-  if (isinf(m)) {
+} ce_stats;
+
+static ce_stats ce_of(const float *z, int c) {
+  ce_stats st;
+  st.m = zmax(z, c, &st.times);
+  st.lse = isinf(st.m) ? 0 : logsumexp(z, c);
+  return st;
+}
+
+/* -sum_j y_j log softmax(z)_j for one row (y indices or a distribution). */
+static double ce_loss(const float *z, const float *y, int ycols, int c,
+                      const ce_stats *st) {
+  if (isinf(st->m)) {
     double e = 0;
     for (int j = 0; j < c; j++) {
       double w = ycols == 1 ? (j == (int)y[0] - 1) : y[j];
-      if (w != 0) e -= w * log(inf_softmax(z, j, m, times));
+      if (w != 0) e -= w * log(inf_softmax(z, j, st->m, st->times));
     }
     return e;
   }
-  double lse = logsumexp(z, c);
-  if (ycols == 1) return lse - z[(int)y[0] - 1];
+  if (ycols == 1) return st->lse - z[(int)y[0] - 1];
   double e = 0;
   for (int j = 0; j < c; j++)
-    if (y[j] != 0) e -= y[j] * (z[j] - lse);
+    if (y[j] != 0) e -= y[j] * (z[j] - st->lse);
   return e;
+}
+
+static double ce_row(const float *z, const float *y, int ycols, int c) {
+  ce_stats st = ce_of(z, c);
+  return ce_loss(z, y, ycols, c, &st);
 }
 
 static double clamp_log(double x) {
@@ -129,10 +147,8 @@ nerve_status nerve_loss_forward(nerve_loss k, const nerve_mat *yhat,
 /* (softmax(z) * sum(y) - y) / B: (softmax - onehot) / B for a one-hot y,
 ** the exact gradient for any target distribution. */
 static void ce_grad(const float *z, const float *y, int ycols, int c,
-                    double inv_b, float *g) {
-  int times;
-  double m = zmax(z, c, &times);
-  double lse = isinf(m) ? 0 : logsumexp(z, c), sy = 1;
+                    double inv_b, const ce_stats *st, float *g) {
+  double sy = 1;
   if (ycols != 1) {
     sy = 0;
     for (int j = 0; j < c; j++) sy += y[j];
@@ -141,7 +157,8 @@ static void ce_grad(const float *z, const float *y, int ycols, int c,
   int t = ycols == 1 ? (int)y[0] - 1 : -1;
   for (int j = 0; j < c; j++) {
     double target = ycols == 1 ? (j == t) : y[j];
-    double p = isinf(m) ? inf_softmax(z, j, m, times) : exp(z[j] - lse);
+    double p = isinf(st->m) ? inf_softmax(z, j, st->m, st->times)
+                            : exp(z[j] - st->lse);
     g[j] = (float)((p * sy - target) * inv_b);
   }
 }
@@ -149,6 +166,25 @@ static void ce_grad(const float *z, const float *y, int ycols, int c,
 static double bce_grad(double p, double y, double inv_b) {
   double q = p < P_EPS ? P_EPS : p > 1 - P_EPS ? 1 - P_EPS : p;
   return (p - y) / (q * (1 - q)) * inv_b;
+}
+
+/* Row i of dE/dyhat; for cross-entropy, *e (when not NULL) gets the row's
+** loss from the same log-sum-exp. */
+static void row_grad(nerve_loss k, const nerve_mat *yhat, const nerve_mat *y,
+                     nerve_mat *grad, int i, double inv_b, double *e) {
+  int c = yhat->cols;
+  const float *p = yhat->data + (size_t)i * yhat->stride;
+  const float *t = y->data + (size_t)i * y->stride;
+  float *g = grad->data + (size_t)i * grad->stride;
+  if (k == NERVE_CROSS_ENTROPY) {
+    ce_stats st = ce_of(p, c);
+    if (e) *e = ce_loss(p, t, y->cols, c, &st); /* before g: g may be p */
+    ce_grad(p, t, y->cols, c, inv_b, &st, g);
+    return;
+  }
+  for (int j = 0; j < c; j++)
+    g[j] = k == NERVE_MSE ? (float)(((double)p[j] - t[j]) * inv_b)
+                          : (float)bce_grad(p[j], t[j], inv_b);
 }
 
 nerve_status nerve_loss_backward(nerve_loss k, const nerve_mat *yhat,
@@ -159,18 +195,18 @@ nerve_status nerve_loss_backward(nerve_loss k, const nerve_mat *yhat,
   if (grad->rows != yhat->rows || grad->cols != yhat->cols)
     return NERVE_ESHAPE;
   double inv_b = 1.0 / yhat->rows;
-  int c = yhat->cols;
-  for (int i = 0; i < yhat->rows; i++) {
-    const float *p = yhat->data + (size_t)i * yhat->stride;
-    const float *t = y->data + (size_t)i * y->stride;
-    float *g = grad->data + (size_t)i * grad->stride;
-    if (k == NERVE_CROSS_ENTROPY) {
-      ce_grad(p, t, y->cols, c, inv_b, g);
-      continue;
-    }
-    for (int j = 0; j < c; j++)
-      g[j] = k == NERVE_MSE ? (float)(((double)p[j] - t[j]) * inv_b)
-                            : (float)bce_grad(p[j], t[j], inv_b);
-  }
+  for (int i = 0; i < yhat->rows; i++)
+    row_grad(k, yhat, y, grad, i, inv_b, NULL);
   return NERVE_OK;
+}
+
+void nerve__loss_rows(nerve_loss k, const nerve_mat *yhat, const nerve_mat *y,
+                      nerve_mat *grad, int r0, int r1, double *rowe) {
+  double inv_b = 1.0 / yhat->rows;
+  for (int i = r0; i < r1; i++) {
+    if (k != NERVE_CROSS_ENTROPY) /* cross-entropy's comes with g */
+      rowe[i] = row_loss(k, yhat->data + (size_t)i * yhat->stride,
+                         y->data + (size_t)i * y->stride, y->cols, yhat->cols);
+    row_grad(k, yhat, y, grad, i, inv_b, rowe + i);
+  }
 }

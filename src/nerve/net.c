@@ -29,6 +29,7 @@ void nerve_net_free(nerve_net *net) {
   nerve__buf_free(ctx, &net->g1);
   nerve__buf_free(ctx, &net->xin);
   nerve__buf_free(ctx, &net->y);
+  nerve__buf_free(ctx, &net->rl);
   nerve_free(ctx, net);
 }
 

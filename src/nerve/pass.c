@@ -42,13 +42,16 @@ static int width_after(const nerve_layer *l, int w) {
   return l->kind == NERVE_LINEAR ? l->n_out : w;
 }
 
-/* Every buffer the net may grow, for prepare/commit/abort in one loop. */
+/* Every buffer the net may grow, for prepare/commit/abort in one loop:
+** the layers' outputs, then NBUFS more. */
+#define NBUFS 5
 static nerve_buf *buf_at(nerve_net *net, int i) {
   switch (i - net->n) {
   case 0: return &net->g0;
   case 1: return &net->g1;
   case 2: return &net->xin;
   case 3: return &net->y;
+  case 4: return &net->rl;
   default: return &net->s[i].out;
   }
 }
@@ -75,7 +78,9 @@ nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
   ok &= nerve__buf_prepare(net->ctx, &net->g1, r * maxw);
   ok &= nerve__buf_prepare(net->ctx, &net->xin, need_xin ? r * cols : 0);
   ok &= nerve__buf_prepare(net->ctx, &net->y, r * (size_t)ycols);
-  for (int i = 0; i < net->n + 4; i++)
+  /* row losses in doubles: two floats each (a train_batch's only) */
+  ok &= nerve__buf_prepare(net->ctx, &net->rl, ycols ? 2 * r : 0);
+  for (int i = 0; i < net->n + NBUFS; i++)
     if (!ok) nerve__buf_rollback(net->ctx, buf_at(net, i));
     else if (nerve__buf_commit(net->ctx, buf_at(net, i))) net->epoch++;
   return ok ? NERVE_OK : NERVE_ENOMEM;
@@ -366,7 +371,7 @@ int nerve__net_aliases(nerve_net *net, const nerve_mat *x) {
   uintptr_t lo = (uintptr_t)x->data;
   uintptr_t hi = (uintptr_t)(x->data + (size_t)(x->rows - 1) * x->stride +
                              x->cols);
-  for (int i = 0; i < net->n + 4; i++) {
+  for (int i = 0; i < net->n + NBUFS; i++) {
     const nerve_buf *b = buf_at(net, i);
     uintptr_t p = (uintptr_t)b->p;
     if (b->p && lo < p + b->cap * sizeof(float) && p < hi) return 1;

@@ -10,6 +10,8 @@
 
 /* Floats of a batch copy worth splitting over the pool (256 KiB). */
 #define GATHER_PAR (1 << 16)
+/* Outputs whose loss is worth splitting (a few microseconds of exp). */
+#define LOSS_PAR 1024
 
 /* Row i of the batch: idx[i], or first + i. */
 static int row_of(const int32_t *idx, int first, int i) {
@@ -76,6 +78,34 @@ static void gather(nerve_net *net, float *dst, const nerve_mat *m,
   nerve__pool_run(net->ctx, j.parts, gather_part, &j);
 }
 
+typedef struct loss_job {
+  nerve_loss k;
+  const nerve_mat *yhat, *y;
+  nerve_mat *g;
+  double *rowe;
+  int parts;
+} loss_job;
+
+static void loss_part(void *u, int p) {
+  const loss_job *j = u;
+  int r0 = (int)((long long)j->yhat->rows * p / j->parts);
+  int r1 = (int)((long long)j->yhat->rows * (p + 1) / j->parts);
+  nerve__loss_rows(j->k, j->yhat, j->y, j->g, r0, r1, j->rowe);
+}
+
+/* E of the batch and dE/dyhat into g, the rows on the pool when there are
+** enough of them; the row terms are summed in row order, so E has the bits
+** nerve_loss_forward gives. */
+static double loss_rows(nerve_net *net, nerve_loss k, const nerve_mat *yhat,
+                        const nerve_mat *y, nerve_mat *g) {
+  double *rowe = (double *)(void *)net->rl.p, sum = 0;
+  loss_job j = {k, yhat, y, g, rowe, 1};
+  if ((size_t)yhat->rows * yhat->cols >= LOSS_PAR) j.parts = NERVE_PARTS;
+  nerve__pool_run(net->ctx, j.parts, loss_part, &j);
+  for (int i = 0; i < yhat->rows; i++) sum += rowe[i];
+  return sum / yhat->rows;
+}
+
 /* The step itself, on checked rows, with buffers for count rows: forward,
 ** loss, backward and opt's step. The step is folded into the backward pass
 ** when it is plain SGD, the loss is finite (a diverging step keeps its
@@ -97,9 +127,7 @@ static nerve_status step(nerve_net *net, nerve_loss k, const nerve_mat *x,
   nerve_mat yhat = nerve_mat_view(net->s[net->n - 1].out.p, count, w);
   nerve_mat yb = nerve_mat_view(net->y.p, count, y->cols);
   nerve_mat g = nerve_mat_view(net->g0.p, count, w);
-  /* cannot fail: the rows were checked */
-  nerve_loss_forward(k, &yhat, &yb, e);
-  nerve_loss_backward(k, &yhat, &yb, &g);
+  *e = loss_rows(net, k, &yhat, &yb, &g);
   float lr = opt && !grad_norm && *e - *e == 0
                  ? nerve__optim_fused_lr(opt, net)
                  : 0;
