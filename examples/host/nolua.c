@@ -1,7 +1,8 @@
 /*
 ** nolua.c - the engine alone (nerve.h), no Lua linked: a 2-4-1 network
-** learns XOR with nerve_net_train_batch, one call per batch, then is
-** serialised and read back. Build: cc nolua.c $(pkg-config --cflags
+** learns XOR with nerve_net_train_epochs (whole epochs in one call, until
+** the loss is below 0.001), then is serialised and read back. A host that
+** wants to see each batch calls nerve_net_train_batch instead. Build: cc nolua.c $(pkg-config --cflags
 ** --libs nerve)
 */
 #include <stdio.h>
@@ -35,8 +36,6 @@ int main(void) {
   nerve_layer *l[4];
   nerve_optim *opt;
   nerve_sgd_opts so = {2.0f, 0.9f, 0.0f, 0};
-  double e = 1;
-  int epoch;
 
   CHECK(nerve_ctx_new(&ctx, heap, NULL));
   nerve_rng_seed(nerve_ctx_rng(ctx), 1);
@@ -50,11 +49,11 @@ int main(void) {
     nerve_layer_release(l[i]); /* the network holds them */
   }
   CHECK(nerve_sgd_new(net, &so, &opt));
-  for (epoch = 1; epoch <= 5000 && e > 1e-3; epoch++)
-    CHECK(nerve_net_train_batch(net, NERVE_MSE, &x, &y, NULL, 0, 4, opt, &e,
-                                NULL));
+  nerve_epochs run = {.loss = NERVE_MSE, .x = &x, .y = &y, .batch = 4,
+                      .opt = opt, .epochs = 5000, .loss_below = 1e-3};
+  CHECK(nerve_net_train_epochs(net, &run));
   printf("XOR with the engine alone (%s): loss %.6f after %d epochs\n",
-         nerve_ctx_isa(ctx), e, epoch - 1);
+         nerve_ctx_isa(ctx), run.loss_out, run.done);
 
   void *bytes;
   size_t len;
@@ -68,5 +67,5 @@ int main(void) {
   nerve_net_free(copy);
   nerve_net_free(net);
   nerve_ctx_free(ctx);
-  return e > 1e-3;
+  return run.stopped != NERVE_STOP_CRITERION; /* 0: it learned */
 }
