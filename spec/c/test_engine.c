@@ -15,8 +15,8 @@
 #include "check.h"
 #include "nerve.h"
 
-static const char *const isas[] = {"scalar", "avx2", "avx512"};
-#define NISA 3
+static const char *const isas[] = {"scalar", "avx2", "avx512", "neon"};
+#define NISA 4
 
 /* ------------------------------------------------------ counting allocator */
 

@@ -1,6 +1,7 @@
 /*
 ** dispatch.c - builds each instruction set's kernel table once per process
-** and picks one from CPUID. The tables are the only process-wide state.
+** and picks one from CPUID (x86-64; on aarch64 NEON is always there). The
+** tables are the only process-wide state.
 */
 #include <pthread.h>
 #include <string.h>
@@ -8,7 +9,8 @@
 #include "act_more.h"
 #include "kernels.h"
 
-enum { SCALAR, AVX2, AVX512, NSETS };
+/* In order of preference: the best usable one is the last. */
+enum { SCALAR, AVX2, AVX512, NEON, NSETS };
 
 static nerve_kernels tables[NSETS];
 static int usable[NSETS];
@@ -40,6 +42,11 @@ static void build(void) {
   nerve_kernels_avx512(&tables[AVX512]);
   nerve_act_more_avx512(&tables[AVX512]);
   usable[AVX512] = has_avx512();
+#endif
+#if defined(__aarch64__)
+  tables[NEON] = tables[SCALAR];
+  nerve_kernels_neon(&tables[NEON]);
+  usable[NEON] = 1;
 #endif
 }
 

@@ -76,10 +76,12 @@ void nerve_kernels_ref(nerve_kernels *k);
 /* Override the slots each instruction set implements. */
 void nerve_kernels_avx2(nerve_kernels *k);
 void nerve_kernels_avx512(nerve_kernels *k);
+/* aarch64 only (NEON is part of every such CPU); elsewhere it only names. */
+void nerve_kernels_neon(nerve_kernels *k);
 
-/* The filled table for name ("scalar", "avx2", "avx512"), or NULL when the
-** name is unknown or this CPU cannot run it. Thread-safe; tables are built
-** once per process and never change. */
+/* The filled table for name ("scalar", "avx2", "avx512", "neon"), or NULL
+** when the name is unknown or this CPU cannot run it. Thread-safe; tables
+** are built once per process and never change. */
 const nerve_kernels *nerve_kernels_get(const char *name);
 /* The best table this CPU runs. */
 const nerve_kernels *nerve_kernels_best(void);

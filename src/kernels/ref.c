@@ -50,7 +50,14 @@ static void gemm_tn_set(int m, int n, int k, const float *a, int lda,
   gemm_tn(m, n, k, a, lda, b, ldb, c, ldc);
 }
 
+/* clang contracts a product and a sum of one expression into an FMA where
+** the target has one (aarch64) unless told not to; the SIMD twins round
+** the product first, so must this. (GCC contracts nothing under -std=c11
+** and does not know the pragma.) */
 static void sgd(size_t n, float lr, float *p, const float *g) {
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
   for (size_t i = 0; i < n; i++) p[i] -= lr * g[i];
 }
 

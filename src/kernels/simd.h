@@ -24,6 +24,7 @@
 
 void nerve_act_avx2(nerve_kernels *k);
 void nerve_act_avx512(nerve_kernels *k);
+void nerve_act_neon(nerve_kernels *k);
 
 #define VEXP_LO -87.33f /* e^VEXP_LO is normal: 1.183e-38 */
 #define VEXP_HI 88.37f  /* n <= 127 */
@@ -72,6 +73,34 @@ static inline NERVE_AVX2 void nerve_store8(float *p, __m256 v, size_t r) {
     p += 2;
   }
   if (r & 1) _mm_store_ss(p, h);
+}
+#endif
+
+#if defined(__aarch64__)
+#include <arm_neon.h>
+
+/* NEON has no masked loads: lanes 0 .. r-1 of 4 from p (r < 4), the rest
+** fill, reading nothing past p + r. */
+static inline float32x4_t nerve_load4(const float *p, size_t r,
+                                      float fill) {
+  float32x4_t v = vdupq_n_f32(fill);
+  if (r & 2) {
+    v = vcombine_f32(vld1_f32(p), vget_high_f32(v));
+    if (r & 1) v = vld1q_lane_f32(p + 2, v, 2);
+  } else if (r & 1) {
+    v = vld1q_lane_f32(p, v, 0);
+  }
+  return v;
+}
+
+/* Stores lanes 0 .. r-1 of v (r < 4). */
+static inline void nerve_store4(float *p, float32x4_t v, size_t r) {
+  if (r & 2) {
+    vst1_f32(p, vget_low_f32(v));
+    if (r & 1) vst1q_lane_f32(p + 2, v, 2);
+  } else if (r & 1) {
+    vst1q_lane_f32(p, v, 0);
+  }
 }
 #endif
 
