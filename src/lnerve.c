@@ -248,12 +248,7 @@ static int perm_shuffle(lua_State *L) {
   nerve_rng *r = lua_isnoneornil(L, 2)
                      ? nerve_ctx_rng(c->ctx)
                      : &((lrng *)luaL_checkudata(L, 2, LN_RNG))->r;
-  for (int i = p->n - 1; i > 0; i--) {
-    int j = (int)nerve_rng_below(r, (uint64_t)i + 1);
-    int32_t t = p->idx[i];
-    p->idx[i] = p->idx[j];
-    p->idx[j] = t;
-  }
+  nerve_rng_shuffle(r, p->idx, p->n);
   lua_settop(L, 1);
   return 1;
 }

@@ -99,6 +99,9 @@ NERVE_API uint64_t nerve_rng_next(nerve_rng *r);
 NERVE_API double nerve_rng_uniform(nerve_rng *r);
 /* Uniform integer in [0, n), n >= 1, without modulo bias. */
 NERVE_API uint64_t nerve_rng_below(nerve_rng *r, uint64_t n);
+/* Fisher-Yates: a[0..n-1] in a uniformly random order (nerve.fit's
+** shuffles, in Lua and in nerve_net_train_epochs alike). */
+NERVE_API void nerve_rng_shuffle(nerve_rng *r, int32_t *a, int n);
 
 /* -------------------------------------------------------------- context */
 

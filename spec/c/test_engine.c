@@ -1578,6 +1578,18 @@ static void test_context(void) {
   CHECK(same && inrange);
   CHECK(hit[0] > 900 && hit[1] > 900 && hit[2] > 900);
   CHECK(nerve_rng_below(&r1, 1) == 0);
+  /* a shuffle is a permutation, and each position sees every value */
+  int first_seen[5] = {0};
+  for (int t = 0; t < 500; t++) {
+    int32_t a[5] = {0, 1, 2, 3, 4}, seen[5] = {0};
+    nerve_rng_shuffle(&r1, a, 5);
+    int perm = 1;
+    for (int i = 0; i < 5; i++) perm &= a[i] >= 0 && a[i] < 5 && !seen[a[i]]++;
+    CHECK(perm);
+    first_seen[a[0]]++;
+  }
+  for (int i = 0; i < 5; i++) CHECK(first_seen[i] > 60);
+  nerve_rng_shuffle(&r1, NULL, 0); /* nothing to do */
   /* xoshiro256** reference: state {1, 2, 3, 4} gives 11520, 0, 1509978240 */
   nerve_rng x = {{1, 2, 3, 4}};
   CHECK(nerve_rng_next(&x) == 11520u);

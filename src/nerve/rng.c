@@ -41,3 +41,12 @@ uint64_t nerve_rng_below(nerve_rng *r, uint64_t n) {
   while (x < threshold);
   return x % n;
 }
+
+void nerve_rng_shuffle(nerve_rng *r, int32_t *a, int n) {
+  for (int i = n - 1; i > 0; i--) {
+    int j = (int)nerve_rng_below(r, (uint64_t)i + 1);
+    int32_t t = a[i];
+    a[i] = a[j];
+    a[j] = t;
+  }
+}

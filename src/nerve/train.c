@@ -1,7 +1,8 @@
 /*
 ** train.c - one mini-batch step in one call, so a training loop driven
-** from Lua crosses into C once per batch. Everything is checked before
-** anything changes.
+** from Lua crosses into C once per batch, and whole epochs in one call,
+** for nerve.fit when no Lua code needs to see an epoch. Everything is
+** checked before anything changes.
 */
 #include <math.h>
 #include <string.h>
@@ -159,15 +160,6 @@ nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
 
 /* --------------------------------------------------------- many epochs */
 
-static void shuffle(int32_t *a, int n, nerve_rng *r) {
-  for (int i = n - 1; i > 0; i--) {
-    int j = (int)nerve_rng_below(r, (uint64_t)i + 1);
-    int32_t t = a[i];
-    a[i] = a[j];
-    a[j] = t;
-  }
-}
-
 static int finite_params(const nerve_net *net) {
   for (int i = 0; i < nerve_net_param_count(net); i++) {
     nerve_mat p = nerve_net_param(net, i);
@@ -212,11 +204,12 @@ nerve_status nerve_net_train_epochs(nerve_net *net, nerve_epochs *e) {
   for (int i = 0; !s && i < e->n; i += b)
     s = check_args(net, e->loss, e->x, e->y, e->order ? e->order + i : NULL,
                    i, e->n - i < b ? e->n - i : b, !e->x_finite);
+  /* the snapshot starts as the weights now (its shape checked too) */
   if (!s && e->snapshot && finite_params(net))
     s = nerve_net_copy_params(e->snapshot, net);
   if (!s) s = nerve__net_reserve(net, b, e->x->cols, 1, e->y->cols, &w);
   while (!s && e->done < e->epochs) {
-    if (e->shuffle) shuffle(e->order, e->n, e->shuffle);
+    if (e->shuffle) nerve_rng_shuffle(e->shuffle, e->order, e->n);
     double m;
     s = epoch(net, e, w, &m);
     if (s) break;
