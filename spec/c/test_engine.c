@@ -1581,12 +1581,12 @@ static void test_context(void) {
   /* a shuffle is a permutation, and each position sees every value */
   int first_seen[5] = {0};
   for (int t = 0; t < 500; t++) {
-    int32_t a[5] = {0, 1, 2, 3, 4}, seen[5] = {0};
-    nerve_rng_shuffle(&r1, a, 5);
+    int32_t v[5] = {0, 1, 2, 3, 4}, seen[5] = {0};
+    nerve_rng_shuffle(&r1, v, 5);
     int perm = 1;
-    for (int i = 0; i < 5; i++) perm &= a[i] >= 0 && a[i] < 5 && !seen[a[i]]++;
+    for (int i = 0; i < 5; i++) perm &= v[i] >= 0 && v[i] < 5 && !seen[v[i]]++;
     CHECK(perm);
-    first_seen[a[0]]++;
+    first_seen[v[0]]++;
   }
   for (int i = 0; i < 5; i++) CHECK(first_seen[i] > 60);
   nerve_rng_shuffle(&r1, NULL, 0); /* nothing to do */
