@@ -106,8 +106,9 @@ float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in,
                        float lr);
 
 /* The learning rate when opt's step would be plain SGD (no momentum, decay
-** or clipping) over exactly net's linear layers, each once, so the step
-** can be folded into the backward pass; 0 otherwise. */
+** or clipping) over exactly net's linear layers (a net holds a layer at
+** most once), so the step can be folded into the backward pass; 0
+** otherwise. */
 float nerve__optim_fused_lr(const nerve_optim *opt, const nerve_net *net);
 /* Counts a step taken by the backward pass for opt. */
 void nerve__optim_count(nerve_optim *opt);

@@ -110,6 +110,8 @@ nerve_mat nerve_layer_weight(nerve_layer *l) {
   return view(l->w, l->n_in, l->n_out);
 }
 nerve_mat nerve_layer_bias(nerve_layer *l) { return view(l->b, 1, l->n_out); }
+
+/* gw and gb are one block: a pending zero_grad clears both. */
 float *nerve__layer_grads(nerve_layer *l) {
   if (l->gzero) memset(l->gw, 0, nerve__layer_nparams(l) * sizeof(float));
   l->gzero = 0;

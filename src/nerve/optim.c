@@ -374,8 +374,6 @@ float nerve__optim_fused_lr(const nerve_optim *opt, const nerve_net *net) {
     nerve_layer *l = net->s[i].l;
     if (l->kind != NERVE_LINEAR) continue;
     if (j >= opt->n || opt->layers[j] != l) return 0;
-    for (int k = 0; k < j; k++) /* a layer twice would step twice */
-      if (opt->layers[k] == l) return 0;
     j++;
   }
   return j == opt->n ? opt->sgd.lr : 0;
