@@ -157,10 +157,6 @@ static AVX2 void pass(int m, int n, int kc, const float *a, size_t ars,
   }
 }
 
-/* gemm_nt's short-k path: k at most NT_SHORT_K, B^T of at most NT_BUF
-** floats (8 KiB of stack). */
-enum { NT_SHORT_K = 16, NT_BUF = 2048 };
-
 /* C (m x n) for nn (acc = 0) and tn (acc = 1), in passes over KC of k:
 ** the rows of A a pass reads stay in L1. */
 static AVX2 void tiles(int m, int n, int k, const float *a, size_t ars,
@@ -302,13 +298,8 @@ static dots_fn *const dots_fns[3][4] = {ROW(1), ROW(2), ROW(3)};
 
 static AVX2 void gemm_nt(int m, int n, int k, const float *a, int lda,
                          const float *b, int ldb, float *c, int ldc) {
-  if (k <= NT_SHORT_K && (size_t)n * k <= NT_BUF) {
-    /* a short k (an output layer's few units): B^T fits on the stack and
-    ** the nn kernels run whole vectors along n, where the dot products
-    ** would run mostly masked vectors along k (3x faster on 256x128x10) */
-    float bt[NT_BUF];
-    for (int p = 0; p < k; p++)
-      for (int j = 0; j < n; j++) bt[(size_t)p * n + j] = b[(size_t)j * ldb + p];
+  float bt[NERVE_NT_BUF];
+  if (nerve_nt_short(n, k, b, ldb, bt)) {
     gemm_nn(m, n, k, a, lda, bt, n, c, ldc, NULL);
     return;
   }
