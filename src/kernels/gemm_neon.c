@@ -255,6 +255,11 @@ static dots_fn *const dots_fns[4][4] = {ROW(1), ROW(2), ROW(3), ROW(4)};
 
 static void gemm_nt(int m, int n, int k, const float *a, int lda,
                     const float *b, int ldb, float *c, int ldc) {
+  float bt[NERVE_NT_BUF];
+  if (nerve_nt_short(n, k, b, ldb, bt)) {
+    gemm_nn(m, n, k, a, lda, bt, n, c, ldc, NULL);
+    return;
+  }
   size_t la = (size_t)lda, lb = (size_t)ldb, lc = (size_t)ldc;
   for (int i = 0; i < m; i += 4) {
     int mr = m - i < 4 ? m - i : 4;
