@@ -1292,6 +1292,15 @@ static void test_fused_sgd(void) {
   end_ctx(ctx, &c);
 }
 
+/* net's gradients, in parameter order, into out (as params_of). */
+static void grads_of(nerve_net *net, float *out) {
+  for (int i = 0; i < nerve_net_param_count(net); i++) {
+    nerve_mat g = nerve_net_grad(net, i);
+    memcpy(out, g.data, (size_t)g.rows * g.cols * sizeof(float));
+    out += g.rows * g.cols;
+  }
+}
+
 /* train_batch's loss (its rows on the pool, the log-sum-exp shared with
 ** the gradient) has the bits of nerve_loss_forward, and its gradients
 ** those of nerve_loss_backward and nerve_net_backward. */
@@ -1327,21 +1336,11 @@ static void test_step_loss(void) {
     CHECK(nerve_loss_backward(ks[t], &out, &ys[t], &g) == NERVE_OK);
     nerve_net_zero_grad(net);
     CHECK(nerve_net_backward(net, &x, &g, NULL) == NERVE_OK);
-    size_t k = 0;
-    for (int i = 0; i < nerve_net_param_count(net); i++) {
-      nerve_mat p = nerve_net_grad(net, i);
-      memcpy(g1 + k, p.data, (size_t)p.rows * p.cols * sizeof(float));
-      k += (size_t)p.rows * p.cols;
-    }
+    grads_of(net, g1);
     CHECK(nerve_net_train_batch(net, ks[t], &x, &ys[t], NULL, 0, N, NULL,
                                 &got, &gn) == NERVE_OK);
     CHECK(memcmp(&got, &want, sizeof got) == 0);
-    k = 0;
-    for (int i = 0; i < nerve_net_param_count(net); i++) {
-      nerve_mat p = nerve_net_grad(net, i);
-      memcpy(g2 + k, p.data, (size_t)p.rows * p.cols * sizeof(float));
-      k += (size_t)p.rows * p.cols;
-    }
+    grads_of(net, g2);
     CHECK(memcmp(g1, g2, np * sizeof(float)) == 0);
   }
   nerve_net_free(net);
@@ -1351,14 +1350,6 @@ static void test_step_loss(void) {
 /* zero_grad only marks the gradients when nobody holds a view of them;
 ** the next backward then writes instead of adding. Whatever reads them
 ** sees exactly what an eager clear would have given. */
-static void grads_of(nerve_net *net, float *out) {
-  for (int i = 0; i < nerve_net_param_count(net); i++) {
-    nerve_mat g = nerve_net_grad(net, i);
-    memcpy(out, g.data, (size_t)g.rows * g.cols * sizeof(float));
-    out += g.rows * g.cols;
-  }
-}
-
 static void test_lazy_zero(void) {
   counter c;
   nerve_ctx *ctx = new_ctx(&c);
