@@ -551,6 +551,21 @@ describe("nerve.fit", function()
       assert.are.equal(1, c.report.epochs)
     end)
 
+    it("runs in C with the progress bar on, in chunks, to the same floats", function()
+      local written = {}
+      local saved = io.stderr
+      io.stderr = { write = function(self, s) written[#written + 1] = s return self end }
+      local ok, c, l = pcall(twice, function() return regression(10) end,
+        { 2, 5, 1 }, { epochs = 300, batch = 4, progress = true })
+      io.stderr = saved
+      assert(ok, c)
+      same(c, l)
+      assert.matches("epoch", table.concat(written))
+      local plain = twice(function() return regression(10) end, { 2, 5, 1 },
+        { epochs = 300, batch = 4 })
+      same(c, plain)
+    end)
+
     it("puts the last finite weights back after a divergence", function()
       local c, l = twice(function() return regression(10) end,
         { 2, 5, 1, output = "linear" },

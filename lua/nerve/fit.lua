@@ -24,6 +24,7 @@ local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostrin
 local pcall, require = pcall, require
 local format, concat = string.format, table.concat
 local mtype, huge, sqrt, min = math.type, math.huge, math.sqrt, math.min
+local max, floor = math.max, math.floor
 local io = io
 local co_yield, yieldable = coroutine.yield, coroutine.isyieldable
 
@@ -35,6 +36,9 @@ local describe, is_callable = options.describe, options.is_callable
 local _ENV = nil
 
 local BUILTIN = { mse = true, cross_entropy = true, bce = true }
+-- seconds of epochs per C call when the progress bar is on (it redraws
+-- at most every 0.5 s)
+local PROGRESS_SECONDS = 0.2
 
 local OPTIONS = {
   "batch", "checkpoint", "clip", "epochs", "loss", "metric", "nonfinite",
@@ -669,8 +673,11 @@ local function fit(net, x, y, opts)
 
   -- Whole epochs in one C call when no Lua code needs to see them: it
   -- stops where a threshold criterion may fire, and stop then decides.
+  -- With progress, a call runs about PROGRESS_SECONDS of epochs (the first
+  -- one epoch, to time it), so the bar still moves.
   local fast = loss_name and train_opt and not yield and on_epoch == nil
-    and x_val == nil and rate == nil and not progress and not ckpt
+    and x_val == nil and rate == nil and not ckpt
+  local chunk = progress and 1 or huge
   local loss_stop, norm_stop, last_epoch
   if fast and stop ~= nil then
     loss_stop, norm_stop, last_epoch = stop_mod.thresholds(stop)
@@ -680,13 +687,19 @@ local function fit(net, x, y, opts)
   while epoch <= epochs do
     local epoch_loss, gn
     if fast then
-      local want = min(epochs, last_epoch or epochs) - epoch + 1
+      local want = min(epochs, last_epoch or epochs, epoch + chunk - 1)
+        - epoch + 1
       local done
+      local c0 = core.clock()
       done, epoch_loss, gn = core.train_epochs(net, loss_name, x, y, perm,
         shuffle and (rng or true), batch, train_opt, clip, epoch,
         want < 1 and 1 or want, history, loss_stop, norm_stop, snapshot,
         true) -- x was checked above
       epoch = epoch + done - 1
+      if progress then
+        local per = (core.clock() - c0) / done
+        chunk = max(1, floor(PROGRESS_SECONDS / (per + 1e-9)))
+      end
     else
       epoch_loss, gn = lua_epoch(epoch)
     end
