@@ -470,10 +470,16 @@ describe("nerve.fit", function()
   -- epoch in Lua, fit runs whole epochs in one C call; an on_epoch that
   -- returns nothing sends it down the per-batch path. Both must give the
   -- same floats.
+  -- fit runs its epochs in C, several per call when no Lua code needs to
+  -- see each one, one per call with on_epoch; yield sends it down the
+  -- per-batch path (a C call per batch). All must give the same floats.
   describe("whole epochs in C", function()
+    -- Returns the results of the many-epochs path, of the per-batch path
+    -- and of the one-epoch path (each {report, params}), and how many
+    -- epochs on_epoch saw in the last.
     local function twice(make_data, layers, opts)
-      local out = {}
-      for k, path in ipairs{ "c", "lua" } do
+      local out, seen = {}, 0
+      for k, path in ipairs{ "c", "batch", "epoch" } do
         local x, y = make_data()
         nerve.seed(99)
         local net = nerve.mlp(layers)
@@ -482,15 +488,19 @@ describe("nerve.fit", function()
         if type(opts.optimizer) == "function" then o.optimizer = opts.optimizer(net) end
         if type(opts.stop) == "function" then o.stop = opts.stop() end
         o.seed = 5
-        if path == "lua" then
-          local seen = 0
-          o.on_epoch = function() seen = seen + 1 end
-          out.seen = function() return seen end
+        local report
+        if path == "batch" then
+          o.yield = true
+          local co = coroutine.wrap(function() return nerve.fit(net, x, y, o) end)
+          report = co()
+          while type(report) ~= "table" do report = co() end
+        else
+          if path == "epoch" then o.on_epoch = function() seen = seen + 1 end end
+          report = nerve.fit(net, x, y, o)
         end
-        local report = nerve.fit(net, x, y, o)
         out[k] = { report = report, params = params(net) }
       end
-      return out[1], out[2], out.seen()
+      return out[1], out[2], out[3], seen
     end
 
     local function eq(u, v) return u == v or (u ~= u and v ~= v) end -- NaN too
@@ -506,10 +516,11 @@ describe("nerve.fit", function()
     end
 
     it("gives the floats of the per-batch path (shuffled, ragged batches, clip)", function()
-      local c, l, seen = twice(function() return regression(10) end, { 2, 5, 1 },
+      local c, b, e, seen = twice(function() return regression(10) end, { 2, 5, 1 },
         { epochs = 30, batch = 3, clip = 0.05,
           optimizer = function(net) return nerve.sgd(net, { lr = 0.3, momentum = 0.9 }) end })
-      same(c, l)
+      same(c, b)
+      same(c, e)
       assert.are.equal(30, c.report.epochs)
       assert.are.equal(30, seen)
     end)
@@ -520,33 +531,48 @@ describe("nerve.fit", function()
         x:set(4, 2, 0 / 0)
         return x, classes
       end
-      local c, l = twice(data, { 2, 6, 3, output = "linear" },
+      local c, b, e = twice(data, { 2, 6, 3, output = "linear" },
         { epochs = 12, batch = 5, nonfinite = "skip",
           loss = nerve.cross_entropy(),
           optimizer = function(net) return nerve.adam(net, { lr = 0.01 }) end })
-      same(c, l)
+      same(c, b)
+      same(c, e)
       assert.are.equal(1, c.report.dropped)
+    end)
+
+    it("matches with a schedule and validation (one epoch per call)", function()
+      local xv, yv = regression(6)
+      local c, b, e = twice(function() return regression(10) end, { 2, 5, 1 },
+        { epochs = 9, batch = 4, validation = { xv, yv },
+          schedule = function(epoch) return 0.2 / epoch end })
+      same(c, b)
+      same(c, e)
+      assert.are.same(c.report.val_history, b.report.val_history)
+      assert.are.equal(9, #c.report.val_history)
     end)
 
     it("stops where a threshold criterion fires, with its reason", function()
       local probe = twice(function() return regression(10) end, { 2, 5, 1 },
         { epochs = 40 })
       local eps = probe.report.history[17]
-      local c, l = twice(function() return regression(10) end, { 2, 5, 1 },
+      local c, b, e = twice(function() return regression(10) end, { 2, 5, 1 },
         { epochs = 40, stop = function() return nerve.stop.loss_below(eps * 1.0000001) end })
-      same(c, l)
+      same(c, b)
+      same(c, e)
       assert.are.equal("loss_below", c.report.stopped)
       assert.are.equal(17, c.report.epochs)
-      c, l = twice(function() return regression(10) end, { 2, 5, 1 },
+      c, b, e = twice(function() return regression(10) end, { 2, 5, 1 },
         { epochs = 40, stop = function()
             return nerve.stop.any{ nerve.stop.grad_norm_below(1e-12), nerve.stop.epochs(7) }
           end })
-      same(c, l)
+      same(c, b)
+      same(c, e)
       assert.are.equal("epochs", c.report.stopped)
       assert.are.equal(7, c.report.epochs)
-      c, l = twice(function() return regression(10) end, { 2, 5, 1 },
+      c, b, e = twice(function() return regression(10) end, { 2, 5, 1 },
         { epochs = 40, stop = function() return nerve.stop.grad_norm_below(1e9) end })
-      same(c, l)
+      same(c, b)
+      same(c, e)
       assert.are.equal("grad_norm_below", c.report.stopped)
       assert.are.equal(1, c.report.epochs)
     end)
@@ -555,11 +581,12 @@ describe("nerve.fit", function()
       local written = {}
       local saved = io.stderr
       io.stderr = { write = function(self, s) written[#written + 1] = s return self end }
-      local ok, c, l = pcall(twice, function() return regression(10) end,
+      local ok, c, b, e = pcall(twice, function() return regression(10) end,
         { 2, 5, 1 }, { epochs = 300, batch = 4, progress = true })
       io.stderr = saved
       assert(ok, c)
-      same(c, l)
+      same(c, b)
+      same(c, e)
       assert.matches("epoch", table.concat(written))
       local plain = twice(function() return regression(10) end, { 2, 5, 1 },
         { epochs = 300, batch = 4 })
@@ -567,10 +594,11 @@ describe("nerve.fit", function()
     end)
 
     it("puts the last finite weights back after a divergence", function()
-      local c, l = twice(function() return regression(10) end,
+      local c, b, e = twice(function() return regression(10) end,
         { 2, 5, 1, output = "linear" },
         { epochs = 50, optimizer = function(net) return nerve.sgd(net, { lr = 1e29 }) end })
-      same(c, l)
+      same(c, b)
+      same(c, e)
       assert.are.equal("diverged", c.report.stopped)
       assert.is_true(c.report.restored)
       for _, p in ipairs(c.params) do

@@ -2,15 +2,15 @@
 --
 --   report = nerve.fit(net, x, y, opts)
 --
--- With a built-in loss (mse, cross_entropy, bce) every batch is one C call,
--- core.train_batch, which zeroes the gradients, runs forward, loss and
--- backward and steps a core optimizer; a Lua optimizer (any object with a
--- `step` method) is stepped here after that call. Any other loss object
+-- With a built-in loss (mse, cross_entropy, bce) and a core optimizer,
+-- core.train_epochs runs the epochs in C: one per call, or many when no
+-- Lua code needs to see each epoch (that is what makes fit on tiny nets as
+-- fast as a C loop). With yield or a Lua optimizer (any object with a
+-- `step` method, stepped here) every batch is one C call, core.train_batch,
+-- which zeroes the gradients, runs forward, loss and backward and steps a
+-- core optimizer: the same steps, the same floats. Any other loss object
 -- takes the generic path: batches are copied into matrices in Lua and the
--- loss's forward/backward are called; slow, but exact. When no Lua code
--- needs to see an epoch, core.train_epochs runs whole epochs in one call
--- (the same steps, the same floats): that is what makes fit on tiny nets
--- as fast as a C loop.
+-- loss's forward/backward are called; slow, but exact.
 --
 -- Per epoch: the batches, then the validation loss and, with opts.metric
 -- ("accuracy", "mse", "bit_fail" of nerve.metrics, or a function(net, x_val,
@@ -633,18 +633,22 @@ local function fit(net, x, y, opts)
   local snapshot = restore and has_method(net, "clone") and net:clone() or nil
   local last_print = t0
   if yield then co_yield(0, 0, n) end -- checked, ready: nothing ran yet
+  -- The schedule's rate for the epoch about to run.
+  local function set_rate(epoch)
+    if not rate then return end
+    local lr = rate(epoch)
+    if type(lr) ~= "number" then
+      error(format("nerve.fit: the schedule returned %s for epoch %d, " ..
+        "expected a number", describe(lr), epoch), 0)
+    end
+    opt.lr = lr
+  end
+
   -- One epoch driven from Lua: a C call per batch (or the generic path);
   -- returns the epoch's loss and its last step's gradient norm.
   local function lua_epoch(epoch)
     local sum, gn
-    if rate then
-      local lr = rate(epoch)
-      if type(lr) ~= "number" then
-        error(format("nerve.fit: the schedule returned %s for epoch %d, " ..
-          "expected a number", describe(lr), epoch), 0)
-      end
-      opt.lr = lr
-    end
+    set_rate(epoch)
     if loss_name then
       if perm and shuffle then perm:shuffle(rng) end
       sum = 0
@@ -671,22 +675,26 @@ local function fit(net, x, y, opts)
     return sum / n, gn
   end
 
-  -- Whole epochs in one C call when no Lua code needs to see them: it
-  -- stops where a threshold criterion may fire, and stop then decides.
-  -- With progress, a call runs about PROGRESS_SECONDS of epochs (the first
-  -- one epoch, to time it), so the bar still moves.
-  local fast = loss_name and train_opt and not yield and on_epoch == nil
-    and x_val == nil and rate == nil and not ckpt
-  local chunk = progress and 1 or huge
+  -- Epochs run in C (core.train_epochs) unless Lua must see each batch
+  -- (yield, a Lua optimizer, a loss written in Lua). Several per call when
+  -- no Lua code needs to see each epoch either, up to where a threshold
+  -- criterion may fire (stop then decides), and with progress about
+  -- PROGRESS_SECONDS of them (the first call one epoch, to time it); one
+  -- per call otherwise.
+  local in_c = loss_name and train_opt and not yield
+  local many = in_c and on_epoch == nil and x_val == nil and rate == nil
+    and not ckpt
   local loss_stop, norm_stop, last_epoch
-  if fast and stop ~= nil then
+  if many and stop ~= nil then
     loss_stop, norm_stop, last_epoch = stop_mod.thresholds(stop)
-    fast = loss_stop ~= nil
+    many = loss_stop ~= nil
   end
+  local chunk = (not many or progress) and 1 or huge
   local epoch = first_epoch
   while epoch <= epochs do
     local epoch_loss, gn
-    if fast then
+    if in_c then
+      set_rate(epoch)
       local want = min(epochs, last_epoch or epochs, epoch + chunk - 1)
         - epoch + 1
       local done
@@ -696,7 +704,7 @@ local function fit(net, x, y, opts)
         want < 1 and 1 or want, history, loss_stop, norm_stop, snapshot,
         true) -- x was checked above
       epoch = epoch + done - 1
-      if progress then
+      if many and progress then
         local per = (core.clock() - c0) / done
         chunk = max(1, floor(PROGRESS_SECONDS / (per + 1e-9)))
       end
@@ -714,7 +722,7 @@ local function fit(net, x, y, opts)
       end
       break
     end
-    if snapshot and not fast and finite_params(net) then
+    if snapshot and not in_c and finite_params(net) then
       snapshot:copy_parameters(net)
     end
     local val_loss
