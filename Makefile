@@ -22,7 +22,8 @@ CFLAGS_ALL = -std=c11 $(OPT) -fPIC -fvisibility=hidden $(WARN) \
           $(SAN) $(CFLAGS)
 LDLIBS  = -lm -lpthread -lz
 
-ENGINE_SRC  = $(wildcard src/nerve/*.c) $(wildcard src/kernels/*.c)
+ENGINE_SRC  = $(wildcard src/nerve/*.c) $(wildcard src/kernels/*.c) \
+              $(wildcard src/kernels/*/*.c)
 BINDING_SRC = $(wildcard src/l*.c)
 ENGINE_OBJ  = $(ENGINE_SRC:src/%.c=$(BUILD)/obj/%.o)
 BINDING_OBJ = $(BINDING_SRC:src/%.c=$(BUILD)/obj/%.o)

@@ -15,8 +15,8 @@
 
 #define U 0x1p-24 /* unit roundoff of float */
 
-/* The stated bounds (act_avx2.c, act_avx512.c); the scalar reference meets
-** them too. */
+/* The stated bounds (kernels/avx2/act.c, kernels/avx512/act.c); the scalar
+** reference meets them too. */
 #define SIGMOID_REL 2e-7 /* where the result is >= TINY */
 #define TANH_REL 2e-7
 #define EXP_REL 1e-7     /* through softmax */
@@ -537,8 +537,8 @@ static void test_accuracy(const nerve_kernels *t, const float *x, size_t n) {
 
 /* ------------------------------- elu, softplus, gelu (appended slots) */
 
-/* The stated bounds (act_more_avx512.c); the scalar reference meets them
-** too. gelu's left side adds GELU_COND x^2 (float's conditioning). */
+/* The stated bounds (kernels/avx512/act_more.c); the scalar reference
+** meets them too. gelu's left side adds GELU_COND x^2 (float's conditioning). */
 #define ELU_REL 5e-7
 #define SOFTPLUS_REL 5e-7
 #define GELU_REL 1e-6

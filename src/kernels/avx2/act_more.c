@@ -1,11 +1,11 @@
 /*
-** act_more_avx2.c - elu, softplus, gelu and their error terms with AVX2 +
-** FMA (the appended slots of kernels.h); act_more_avx512.c's twin, with
+** avx2/act_more.c - elu, softplus, gelu and their error terms with AVX2 +
+** FMA (the appended slots of kernels.h); avx512/act_more.c's twin, with
 ** the same approximations (act_more.h) and bounds. Tails use masked loads
 ** and stores: nothing past n is read or written.
 */
-#include "act_more.h"
-#include "simd.h"
+#include "kernels/act_more.h"
+#include "kernels/simd.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -23,7 +23,7 @@ INL __m256 set1(float v) { return _mm256_set1_ps(v); }
 
 INL __m256 absv(__m256 x) { return _mm256_andnot_ps(set1(-0.0f), x); }
 
-/* e^x as act_avx2.c computes it (simd.h describes it) */
+/* e^x as avx2/act.c computes it (simd.h describes it) */
 INL __m256 vexp(__m256 x) {
   x = _mm256_max_ps(set1(MEXP_LO), x);
   x = _mm256_min_ps(set1(MEXP_HI), x);

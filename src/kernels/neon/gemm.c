@@ -1,8 +1,8 @@
 /*
-** gemm_neon.c - the GEMM and colsum slots with aarch64 NEON (ASIMD, always
+** neon/gemm.c - the GEMM and colsum slots with aarch64 NEON (ASIMD, always
 ** present there: no runtime check), and the setter of the "neon" table.
 **
-** nn and tn share one register-tiled micro-kernel, gemm_avx2.c's design
+** nn and tn share one register-tiled micro-kernel, avx2/gemm.c's design
 ** in 128-bit vectors: a tile of C of 8 rows by 3 vectors (12 columns), or
 ** of up to 4 rows by 6 vectors (enough independent sums for a batch of 1
 ** to 4), lives in 24 of the 32 registers while rows of B are loaded and
@@ -14,8 +14,8 @@
 ** chain of FMAs wherever it falls in the tiling, so splitting C between
 ** threads changes no bit. Not yet packed.
 */
-#include "kernels.h"
-#include "simd.h"
+#include "kernels/kernels.h"
+#include "kernels/simd.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>

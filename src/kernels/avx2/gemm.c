@@ -1,5 +1,5 @@
 /*
-** gemm_avx2.c - the GEMM and colsum slots with AVX2 + FMA, and the setter
+** avx2/gemm.c - the GEMM and colsum slots with AVX2 + FMA, and the setter
 ** of the "avx2" table.
 **
 ** nn and tn share one register-tiled micro-kernel: a tile of C of 6 rows
@@ -11,8 +11,8 @@
 ** masked loads and partial stores: nothing past a row's end is touched.
 ** Not yet packed.
 */
-#include "kernels.h"
-#include "simd.h"
+#include "kernels/kernels.h"
+#include "kernels/simd.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -1,5 +1,5 @@
 /*
-** gemm_avx512.c - the GEMM and colsum slots with AVX-512F, and the setter
+** avx512/gemm.c - the GEMM and colsum slots with AVX-512F, and the setter
 ** of the "avx512" table.
 **
 ** nn and tn share one register-tiled micro-kernel: a tile of up to 6 rows
@@ -11,8 +11,8 @@
 */
 #include <stdint.h>
 
-#include "kernels.h"
-#include "simd.h"
+#include "kernels/kernels.h"
+#include "kernels/simd.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

@@ -1,5 +1,5 @@
 /*
-** act_avx2.c - activations, softmax and their error terms with AVX2 + FMA.
+** avx2/act.c - activations, softmax and their error terms with AVX2 + FMA.
 ** Tails use masked loads and partial stores: nothing past n is touched.
 **
 ** Accuracy vs the exact value, measured over every float (see simd.h for
@@ -15,8 +15,8 @@
 **            nothing overflows).
 ** Finite or infinite inputs never give NaN; NaN in gives NaN out.
 */
-#include "kernels.h"
-#include "simd.h"
+#include "kernels/kernels.h"
+#include "kernels/simd.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>

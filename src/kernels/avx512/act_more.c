@@ -1,5 +1,5 @@
 /*
-** act_more_avx512.c - elu, softplus, gelu and their error terms with
+** avx512/act_more.c - elu, softplus, gelu and their error terms with
 ** AVX-512F (the appended slots of kernels.h). Tails are masked: nothing
 ** past n is touched. The approximations are described in act_more.h.
 **
@@ -12,8 +12,8 @@
 ** Infinities saturate (elu(-inf) = -alpha, softplus(-inf) = 0,
 ** gelu(-inf) = 0, +inf stays +inf); NaN in gives NaN out.
 */
-#include "act_more.h"
-#include "simd.h"
+#include "kernels/act_more.h"
+#include "kernels/simd.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -28,7 +28,7 @@ INL __mmask16 tail(size_t r) {
 
 INL __m512 set1(float v) { return _mm512_set1_ps(v); }
 
-/* e^x as act_avx512.c computes it (simd.h describes it) */
+/* e^x as avx512/act.c computes it (simd.h describes it) */
 INL __m512 vexp(__m512 x) {
   x = _mm512_max_ps(set1(MEXP_LO), x);
   x = _mm512_min_ps(set1(MEXP_HI), x);

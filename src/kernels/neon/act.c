@@ -1,16 +1,16 @@
 /*
-** act_neon.c - activations, softmax, their error terms and SGD with
-** aarch64 NEON; act_avx2.c's twin. exp and tanh are simd.h's algorithm
+** neon/act.c - activations, softmax, their error terms and SGD with
+** aarch64 NEON; avx2/act.c's twin. exp and tanh are simd.h's algorithm
 ** with its constants, step for step (round to nearest even, the same
-** FMAs), so act_avx2.c's accuracy bounds hold here too. Tails go through
+** FMAs), so avx2/act.c's accuracy bounds hold here too. Tails go through
 ** lane loads and stores (simd.h): nothing past n is touched.
 **
 ** elu, softplus, gelu and their error terms stay on the scalar reference
 ** for now (the table starts as a copy of it, so this partial port is
 ** correct by design).
 */
-#include "kernels.h"
-#include "simd.h"
+#include "kernels/kernels.h"
+#include "kernels/simd.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
