@@ -37,8 +37,8 @@ HEADERS     = src/nerve.h $(wildcard src/kernels/*.h) $(wildcard src/*.h) \
 
 CORE    = $(BUILD)/nerve/core.so
 LIB     = $(BUILD)/libnerve.a
-CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_engine $(BUILD)/test_data \
-          $(BUILD)/test_reliab
+CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_gemm $(BUILD)/test_engine \
+          $(BUILD)/test_data $(BUILD)/test_reliab
 HOST    = $(BUILD)/test_host
 OOM     = $(BUILD)/test_oom
 
@@ -76,7 +76,7 @@ $(BUILD)/obj/gen/nerve_lua_src.o: $(BUILD)/gen/nerve_lua_src.c src/nerve_lua_src
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h
+$(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h spec/c/arrays.h
 	$(CC) $(CFLAGS_ALL) -Ispec/c $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
 
 $(HOST): spec/host/test_host.c $(LIB)
@@ -150,7 +150,7 @@ UBSAN_LIB = $(shell $(CC) -print-file-name=libubsan.so)
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" all build/asan/test_kernels \
+	  LDFLAGS="-fsanitize=address,undefined" all build/asan/test_kernels build/asan/test_gemm \
 	  build/asan/test_engine build/asan/test_data build/asan/test_reliab \
 	  build/asan/test_host build/asan/test_oom
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build/asan ctest hosttest
@@ -171,7 +171,8 @@ NEON_BUILD ?= build/neon
 NEON_PKGS   = gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 NEON_SRC    = $(filter-out src/nerve/data_%.c,$(ENGINE_SRC))
 NEON_OBJ    = $(NEON_SRC:src/%.c=$(NEON_BUILD)/obj/%.o)
-NEON_TESTS  = $(NEON_BUILD)/test_kernels $(NEON_BUILD)/test_engine
+NEON_TESTS  = $(NEON_BUILD)/test_kernels $(NEON_BUILD)/test_gemm \
+              $(NEON_BUILD)/test_engine
 NEON_CFLAGS = -std=c11 -O2 $(WARN) -D_POSIX_C_SOURCE=200809L -DNERVE_BUILD \
               -Isrc $(CFLAGS)
 NEON_QEMU   = $$(command -v qemu-aarch64 || command -v qemu-aarch64-static)
@@ -181,7 +182,7 @@ $(NEON_BUILD)/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(NEON_CC) $(NEON_CFLAGS) -c $< -o $@
 
-$(NEON_BUILD)/test_%: spec/c/test_%.c $(NEON_OBJ) spec/c/check.h
+$(NEON_BUILD)/test_%: spec/c/test_%.c $(NEON_OBJ) spec/c/check.h spec/c/arrays.h
 	$(NEON_CC) $(NEON_CFLAGS) -static -Ispec/c $< $(NEON_OBJ) -o $@ \
 	  -lm -lpthread
 

@@ -8,6 +8,7 @@
 
 #include "act_more.h"
 #include "kernels.h"
+#include "sets.h"
 
 /* In order of preference: the best usable one is the last. */
 enum { SCALAR, AVX2, AVX512, NEON, NSETS };
@@ -37,10 +38,12 @@ static void build(void) {
   tables[AVX2] = tables[SCALAR];
   nerve_kernels_avx2(&tables[AVX2]);
   nerve_act_more_avx2(&tables[AVX2]);
+  nerve_blocks(&tables[AVX2]);
   usable[AVX2] = has_avx2();
   tables[AVX512] = tables[AVX2];
   nerve_kernels_avx512(&tables[AVX512]);
   nerve_act_more_avx512(&tables[AVX512]);
+  nerve_blocks(&tables[AVX512]);
   usable[AVX512] = has_avx512();
 #endif
 #if defined(__aarch64__)

@@ -11,10 +11,38 @@
 
 #include <stddef.h>
 
+/* The packed GEMM's micro-kernel (gemm.c drives it): the tile C (r x nr,
+** row stride ldc; r is the variant's row count, r <= mr) is init plus
+** sum_{p < kc} ap[p mr + i] bp[p nr + j], one fused multiply-add after
+** another in order of p. ap is a packed micro-panel of A (kc steps of mr
+** floats, rows past r unread), bp one of B (kc steps of nr floats, 64-byte
+** aligned). init: C itself when acc, else bias (nr floats) or zero. */
+typedef void nerve_ukr(int kc, const float *ap, const float *bp, float *c,
+                       size_t ldc, int acc, const float *bias);
+#define NERVE_MR_MAX 16
+
+/* Packs op(X) (rows x cols, op(X)(i, p) = x[i rs + p cs]) into micro-panels
+** for the driver: pack_a lays rows in panels of w (the table's mr; a last
+** partial panel keeps the stride w, its missing rows unwritten), pack_b
+** lays columns in panels of w (nr; the last one zero-padded) and
+** multiplies by scale (1: a copy). See gemm.c for the layouts. */
+typedef void nerve_pack(int rows, int cols, const float *x, size_t rs,
+                        size_t cs, float *dst, int w, float scale);
+
 typedef struct nerve_kernels {
   const char *name; /* "scalar", "avx2", "avx512", "neon" */
 
-  /* The three GEMM shapes of training. */
+  /* The packed, blocked GEMM: micro-tile rows mr (elements of A
+  ** broadcast) and columns nr (a whole number of vectors of B), block
+  ** sizes (depth kc, rows of A mc, columns of B nc), ukr[r - 1] for
+  ** tiles of r <= mr rows, and the packing routines. mr = 0: the table
+  ** has no packed path and every GEMM runs on the slots below. */
+  int mr, nr, kc, mc, nc;
+  nerve_ukr *ukr[NERVE_MR_MAX];
+  nerve_pack *pack_a, *pack_b;
+
+  /* The three GEMM shapes of training, unpacked: for shapes where packing
+  ** does not pay (gemm.c decides), and the whole GEMM where mr = 0. */
   /* forward: C (m x n) = A (m x k) B (k x n) + bias (1 x n, NULL: none) */
   void (*gemm_nn)(int m, int n, int k, const float *a, int lda,
                   const float *b, int ldb, float *c, int ldc,
@@ -60,7 +88,7 @@ typedef struct nerve_kernels {
   void (*softplus_bwd)(size_t n, const float *a, const float *dy, float *dx);
   void (*gelu_bwd)(size_t n, const float *a, const float *dy, float *dx);
 
-  /* Appended: the weight gradient into a C that holds nothing yet,
+  /* The weight gradient into a C that holds nothing yet,
   ** C (m x n) = A^T B; bitwise gemm_tn onto a zeroed C, without reading
   ** or clearing C first. */
   void (*gemm_tn_set)(int m, int n, int k, const float *a, int lda,

@@ -6,7 +6,7 @@
 #define NERVE_INTERNAL_H
 
 #include "nerve.h"
-#include "kernels/kernels.h"
+#include "kernels/gemm.h"
 
 typedef struct nerve_pool nerve_pool;
 
@@ -57,6 +57,10 @@ struct nerve_net {
   nerve_buf xin;    /* contiguous input: a copy of x or a gathered batch */
   nerve_buf y;      /* gathered targets of train_batch */
   nerve_buf rl;     /* train_batch's loss of each row (as doubles) */
+  /* the packed GEMM's buffers (kernels/gemm.h): a layer's packed W or W^T,
+  ** its packed error terms (weight gradient), a block of packed A per
+  ** part; never seen outside the passes */
+  nerve_buf pk[3];
   int rows, cols;   /* shape of the last forward's batch; rows 0: none */
   size_t epoch;     /* bumped whenever a batch buffer moves */
   int eval;         /* evaluation mode (dropout off); 0: training */
@@ -81,8 +85,9 @@ void nerve__buf_rollback(nerve_ctx *ctx, nerve_buf *b);
 void nerve__buf_free(nerve_ctx *ctx, nerve_buf *b);
 
 /* Sizes every batch buffer of net for rows x cols input (plus xin, and the
-** train buffers when ycols > 0); ESHAPE on a width mismatch, ENOMEM. On
-** error nothing changed. *out_w receives the output width. */
+** train buffers and the backward pass's packing buffers when ycols > 0);
+** ESHAPE on a width mismatch, ENOMEM. On error nothing changed. *out_w
+** receives the output width. */
 nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
                                 int need_xin, int ycols, int *out_w);
 /* The loss of rows r0..r1-1 into rowe[] (doubles) and its gradient into
@@ -91,6 +96,10 @@ nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
 ** log-sum-exp of a cross-entropy row computed once for both. */
 void nerve__loss_rows(nerve_loss k, const nerve_mat *yhat, const nerve_mat *y,
                       nerve_mat *grad, int r0, int r1, double *rowe);
+
+/* Grows the packing buffers for a backward pass over the last forward's
+** batch; ENOMEM, and then nothing changed. */
+nerve_status nerve__net_reserve_back(nerve_net *net);
 
 /* 1 when x's elements overlap one of net's own buffers. */
 int nerve__net_aliases(nerve_net *net, const nerve_mat *x);

@@ -30,6 +30,7 @@ void nerve_net_free(nerve_net *net) {
   nerve__buf_free(ctx, &net->xin);
   nerve__buf_free(ctx, &net->y);
   nerve__buf_free(ctx, &net->rl);
+  for (int i = 0; i < 3; i++) nerve__buf_free(ctx, &net->pk[i]);
   nerve_free(ctx, net);
 }
 

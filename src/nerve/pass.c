@@ -56,6 +56,54 @@ static nerve_buf *buf_at(nerve_net *net, int i) {
   }
 }
 
+/* The packed GEMM's buffers for a batch of rows (kernels/gemm.h): the
+** largest packed W (forward) or W^T (input gradient, back), the largest
+** packed error terms (weight gradient, back), a block of packed A per
+** part; nothing for a net whose GEMMs are all too small to pack. */
+static void pack_sizes(const nerve_net *net, int rows, int back,
+                       size_t sz[3]) {
+  const nerve_kernels *k = net->ctx->k;
+  int any = 0;
+  sz[0] = sz[1] = sz[2] = 0;
+  for (int i = 0; i < net->n; i++) {
+    const nerve_layer *l = net->s[i].l;
+    if (l->kind != NERVE_LINEAR) continue;
+    int ni = l->n_in, no = l->n_out;
+    size_t fw = nerve_gemm_packed(k, rows, no, ni) ? nerve_gemm_bsize(k, no, ni)
+                                                    : 0;
+    size_t iw = back && nerve_gemm_packed(k, rows, ni, no)
+                    ? nerve_gemm_bsize(k, ni, no)
+                    : 0;
+    size_t wd = back && nerve_gemm_packed(k, ni, no, rows)
+                    ? nerve_gemm_bsize(k, no, rows)
+                    : 0;
+    sz[0] = fw > sz[0] ? fw : sz[0];
+    sz[0] = iw > sz[0] ? iw : sz[0];
+    sz[1] = wd > sz[1] ? wd : sz[1];
+    any |= fw || iw || wd;
+  }
+  if (any) sz[2] = NERVE_PARTS * nerve_gemm_asize(k);
+}
+
+/* Sets up g's packed path into buffer b when its shape pays and the
+** buffers are big enough (a table switched since they were sized packs
+** nothing); 1 when it does. */
+static int use_packed(const nerve_net *net, nerve_gemm *g, const nerve_buf *b) {
+  const nerve_kernels *k = net->ctx->k;
+  g->bp = NULL;
+  if (!nerve_gemm_packed(k, g->m, g->n, g->k) ||
+      nerve_gemm_bsize(k, g->n, g->k) > b->cap ||
+      NERVE_PARTS * nerve_gemm_asize(k) > net->pk[2].cap)
+    return 0;
+  g->bp = b->p;
+  return 1;
+}
+
+/* Part p's buffer for blocks of packed A. */
+static float *a_buf(const nerve_net *net, int p) {
+  return net->pk[2].p + (size_t)p * nerve_gemm_asize(net->ctx->k);
+}
+
 nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
                                 int need_xin, int ycols, int *out_w) {
   int w = cols, maxw = cols;
@@ -80,9 +128,29 @@ nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
   ok &= nerve__buf_prepare(net->ctx, &net->y, r * (size_t)ycols);
   /* row losses in doubles: two floats each (a train_batch's only) */
   ok &= nerve__buf_prepare(net->ctx, &net->rl, ycols ? 2 * r : 0);
+  size_t pk[3];
+  pack_sizes(net, rows, ycols > 0, pk);
+  for (int i = 0; i < 3; i++)
+    ok &= nerve__buf_prepare(net->ctx, &net->pk[i], pk[i]);
   for (int i = 0; i < net->n + NBUFS; i++)
     if (!ok) nerve__buf_rollback(net->ctx, buf_at(net, i));
     else if (nerve__buf_commit(net->ctx, buf_at(net, i))) net->epoch++;
+  /* no view ever shows these: no epoch */
+  for (int i = 0; i < 3; i++)
+    if (!ok) nerve__buf_rollback(net->ctx, &net->pk[i]);
+    else nerve__buf_commit(net->ctx, &net->pk[i]);
+  return ok ? NERVE_OK : NERVE_ENOMEM;
+}
+
+nerve_status nerve__net_reserve_back(nerve_net *net) {
+  size_t pk[3];
+  int ok = 1;
+  pack_sizes(net, net->rows, 1, pk);
+  for (int i = 0; i < 3; i++)
+    ok &= nerve__buf_prepare(net->ctx, &net->pk[i], pk[i]);
+  for (int i = 0; i < 3; i++)
+    if (!ok) nerve__buf_rollback(net->ctx, &net->pk[i]);
+    else nerve__buf_commit(net->ctx, &net->pk[i]);
   return ok ? NERVE_OK : NERVE_ENOMEM;
 }
 
@@ -167,12 +235,13 @@ static int fusable(const nerve_net *net, int i) {
 }
 
 typedef struct fwd_job {
+  const nerve_net *net;
   const nerve_kernels *k;
   const nerve_layer *l, *act; /* act: the fused activation, or NULL */
-  const float *in;
-  int ld, rows, parts;
-  float *a, *o; /* the linear layer's output; the activation's */
-  int warm;     /* read the rows of in first (see warm) */
+  nerve_gemm g;               /* a = in W + b */
+  int rows, parts;
+  float *o;  /* the activation's output */
+  int warm;  /* read the rows of in first (see warm) */
 } fwd_job;
 
 /* Reads rows of the caller's input once, start to end, so that the GEMM
@@ -194,17 +263,24 @@ static void warm(const float *x, int ld, int rows, int cols) {
   (void)sink;
 }
 
+/* Part p of packing W. */
+static void fwd_pack(void *u, int p) {
+  const fwd_job *j = u;
+  nerve_gemm_pack(j->k, &j->g, p, j->parts);
+}
+
 /* Rows of part p: a = in W + b, then o = g(a) while a is in cache. */
 static void fwd_part(void *u, int p) {
   const fwd_job *j = u;
   int r0 = cut(j->rows, p, j->parts), r1 = cut(j->rows, p + 1, j->parts);
   if (r1 <= r0) return;
   const nerve_layer *l = j->l;
-  if (j->warm) warm(j->in + (size_t)r0 * j->ld, j->ld, r1 - r0, l->n_in);
+  if (j->warm) warm(j->g.a + (size_t)r0 * j->g.ars, (int)j->g.ars, r1 - r0,
+                    l->n_in);
+  nerve_gemm_rows(j->k, &j->g, r0, r1, a_buf(j->net, p));
   size_t off = (size_t)r0 * l->n_out;
-  j->k->gemm_nn(r1 - r0, l->n_out, l->n_in, j->in + (size_t)r0 * j->ld,
-                j->ld, l->w, l->n_out, j->a + off, l->n_out, l->b);
-  if (j->act) act_fwd(j->k, j->act, r1 - r0, l->n_out, j->a + off, j->o + off);
+  if (j->act)
+    act_fwd(j->k, j->act, r1 - r0, l->n_out, j->g.c + off, j->o + off);
 }
 
 void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
@@ -224,13 +300,18 @@ void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
     float *o = net->s[i].out.p;
     if (l->kind == NERVE_LINEAR) {
       w = l->n_out;
-      fwd_job j = {k, l, NULL, in, ld, rows, parts_for(rows, w, l->n_in),
-                   o, o, 0};
-      j.warm = cold && in == x && (size_t)rows * l->n_in >= WARM_MIN;
+      fwd_job j = {net, k, l, NULL,
+                   nerve_gemm_nn(rows, w, l->n_in, in, ld, l->w, w, o, w,
+                                 l->b),
+                   rows, parts_for(rows, w, l->n_in), o, 0};
       if (fusable(net, i + 1)) {
         j.act = net->s[i + 1].l;
         j.o = net->s[i + 1].out.p;
       }
+      if (use_packed(net, &j.g, &net->pk[0]))
+        nerve__pool_run(ctx, j.parts, fwd_pack, &j);
+      else /* packing reads the rows anyway */
+        j.warm = cold && in == x && (size_t)rows * l->n_in >= WARM_MIN;
       nerve__pool_run(ctx, j.parts, fwd_part, &j);
       net->s[i].w = w;
       if (j.act) {
@@ -253,45 +334,54 @@ void nerve__net_run(nerve_net *net, const float *x, int ldx, int rows,
 }
 
 typedef struct bwd_job {
+  const nerve_net *net;
   const nerve_kernels *k;
   nerve_layer *l;
-  const float *in; /* the layer's input, rows x n_in, row stride ld */
-  int ld, rows, parts;
+  int rows, parts;
   const float *d; /* dE/da of the layer, rows x n_out */
   float *dx;      /* dE/d(input), or NULL when nobody needs it */
   const nerve_layer *act; /* the fused layer below, or NULL */
   const float *act_a, *act_o; /* its input and output (rows x n_in) */
-  float *gw, *gb; /* where the weight and bias terms accumulate */
-  int set;        /* they hold nothing yet: overwrite instead */
+  float *gb;      /* where the bias terms accumulate */
+  int set;        /* gW and gb hold nothing yet: overwrite instead */
+  /* gW (+)= in^T d and dx = d W^T; a job with g.m = 0 is not run, and one
+  ** whose g.bp is set is packed first */
+  nerve_gemm wg, ig;
 } bwd_job;
+
+/* Part p of packing d (weight gradient) and W^T (input gradient). */
+static void bwd_pack(void *u, int p) {
+  const bwd_job *j = u;
+  if (j->wg.m && j->wg.bp) nerve_gemm_pack(j->k, &j->wg, p, j->parts);
+  if (j->ig.m && j->ig.bp) nerve_gemm_pack(j->k, &j->ig, p, j->parts);
+}
 
 /* Part p's block of rows of gW (and gb in part 0). The weight gradient of
 ** a block sums over the whole batch in one call, so there is no
 ** cross-thread reduction at all. */
 static void wgrad_part(void *u, int p) {
   const bwd_job *j = u;
+  if (!j->wg.m) return;
   int ni = j->l->n_in, no = j->l->n_out;
-  int c0 = cut(ni, p, j->parts), c1 = cut(ni, p + 1, j->parts);
-  if (c1 > c0)
-    (j->set ? j->k->gemm_tn_set : j->k->gemm_tn)(
-        c1 - c0, no, j->rows, j->in + c0, j->ld, j->d, no,
-        j->gw + (size_t)c0 * no, no);
+  nerve_gemm_rows(j->k, &j->wg, cut(ni, p, j->parts),
+                  cut(ni, p + 1, j->parts), a_buf(j->net, p));
   if (p != 0) return;
   if (j->set) memset(j->gb, 0, (size_t)no * sizeof(float));
-  j->k->colsum(j->rows, no, j->d, no, j->gb);
+  /* from the packed d when there is one: it may be scaled (back_fused) */
+  if (j->wg.bp) nerve_gemm_colsum(j->k, &j->wg, j->gb);
+  else j->k->colsum(j->rows, no, j->d, no, j->gb);
 }
 
 /* Part p's block of batch rows of dE/dx and, on them, the derivative of
 ** the layer below. */
 static void igrad_part(void *u, int p) {
   const bwd_job *j = u;
-  if (!j->dx) return;
-  int ni = j->l->n_in, no = j->l->n_out;
+  if (!j->ig.m) return;
+  int ni = j->l->n_in;
   int r0 = cut(j->rows, p, j->parts), r1 = cut(j->rows, p + 1, j->parts);
   if (r1 <= r0) return;
+  nerve_gemm_rows(j->k, &j->ig, r0, r1, a_buf(j->net, p));
   size_t off = (size_t)r0 * ni;
-  j->k->gemm_nt(r1 - r0, ni, no, j->d + (size_t)r0 * no, no, j->l->w, no,
-                j->dx + off, ni);
   if (j->act)
     act_bwd(j->k, j->act, r1 - r0, ni, j->act_a + off, j->act_o + off,
             j->dx + off);
@@ -302,21 +392,41 @@ static void bwd_part(void *u, int p) {
   igrad_part(u, p);
 }
 
+/* Packs what is to be packed, then runs the parts. */
+static void run_bwd(nerve_ctx *ctx, bwd_job *j) {
+  if ((j->wg.m && j->wg.bp) || (j->ig.m && j->ig.bp))
+    nerve__pool_run(ctx, j->parts, bwd_pack, j);
+  nerve__pool_run(ctx, j->parts, bwd_part, j);
+}
+
 /* The SGD step folded into the weight-gradient GEMM: with d scaled by
 ** -lr, W += in^T d is W -= lr dE/dW, with no gradient buffer written,
-** zeroed or read back. dE/dx needs the old W, so it runs first, whole. */
+** zeroed or read back. dE/dx needs the old W. When both GEMMs are packed
+** that is the packed W^T, and the scale is applied as d is packed: one
+** step. Otherwise dE/dx runs first, whole, then d is scaled in place. */
 static void back_fused(nerve_ctx *ctx, bwd_job *j, float lr) {
-  if (j->dx) nerve__pool_run(ctx, j->parts, igrad_part, j);
+  nerve_gemm wg = j->wg;
+  wg.c = j->l->w;
+  wg.acc = 1;
+  j->gb = j->l->b;
+  j->set = 0;
+  if (use_packed(j->net, &wg, &j->net->pk[1]) && (!j->ig.m || j->ig.bp)) {
+    wg.scale = -lr;
+    j->wg = wg;
+    run_bwd(ctx, j);
+    return;
+  }
+  j->wg.m = 0;
+  run_bwd(ctx, j);
   size_t n = (size_t)j->rows * j->l->n_out, i = 0;
   float *d = (float *)j->d; /* the layer's own error terms: done with */
   /* blocks of 16, which the compiler vectorizes even at -O2 */
   for (; i + 16 <= n; i += 16)
     for (int u = 0; u < 16; u++) d[i + u] *= -lr;
   for (; i < n; i++) d[i] *= -lr;
-  j->gw = j->l->w;
-  j->gb = j->l->b;
-  j->set = 0;
-  nerve__pool_run(ctx, j->parts, wgrad_part, j);
+  j->ig.m = 0;
+  j->wg = wg;
+  run_bwd(ctx, j);
 }
 
 float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in,
@@ -334,19 +444,26 @@ float *nerve__net_back(nerve_net *net, const float *x, int ldx, int want_in,
     if (l->kind == NERVE_LINEAR) {
       /* dE/dx is needed by a linear layer below, or by the caller */
       int need = want_in || i > first_lin;
-      bwd_job j = {k, l, in, ld, rows, 1, cur, need ? other : NULL,
-                   NULL, NULL, NULL, l->gw, l->gb, l->gzero};
-      j.parts = parts_for(rows, l->n_in, l->n_out);
-      if (j.parts < 2) j.parts = parts_for(l->n_in, l->n_out, rows);
+      int ni = l->n_in, no = l->n_out;
+      bwd_job j = {net, k, l, rows, 1, cur, need ? other : NULL,
+                   NULL, NULL, NULL, l->gb, l->gzero,
+                   nerve_gemm_tn(ni, no, rows, in, ld, cur, no, l->gw, no,
+                                 !l->gzero),
+                   nerve_gemm_nt(need ? rows : 0, ni, no, cur, no, l->w, no,
+                                 other, ni)};
+      j.parts = parts_for(rows, ni, no);
+      if (j.parts < 2) j.parts = parts_for(ni, no, rows);
       /* the activation below, fused when its input is contiguous */
-      if (need && fusable(net, i - 1) && (i >= 2 || ldx == l->n_in)) {
+      if (need && fusable(net, i - 1) && (i >= 2 || ldx == ni)) {
         j.act = net->s[i - 1].l;
         j.act_a = i >= 2 ? net->s[i - 2].out.p : x;
         j.act_o = net->s[i - 1].out.p;
       }
+      if (need) use_packed(net, &j.ig, &net->pk[0]);
       if (lr != 0) back_fused(ctx, &j, lr);
       else {
-        nerve__pool_run(ctx, j.parts, bwd_part, &j);
+        use_packed(net, &j.wg, &net->pk[1]);
+        run_bwd(ctx, &j);
         l->gzero = 0;
       }
       if (!need) break;
@@ -419,6 +536,8 @@ nerve_status nerve_net_backward(nerve_net *net, const nerve_mat *x,
     return NERVE_ESTATE;
   if (grad_out->rows != net->rows || grad_out->cols != net->s[net->n - 1].w)
     return NERVE_ESHAPE;
+  nerve_status s = nerve__net_reserve_back(net);
+  if (s) return s;
   copy_rows(net->g0.p, grad_out->data, grad_out->stride, grad_out->rows,
             grad_out->cols);
   float *d = nerve__net_back(net, x->data, x->stride, grad_in != NULL, 0);

@@ -1,6 +1,6 @@
 /*
-** avx2/gemm.c - the GEMM and colsum slots with AVX2 + FMA, and the setter
-** of the "avx2" table.
+** avx2/gemm.c - the unpacked GEMM slots (the shapes where packing does not
+** pay, gemm.c) and colsum with AVX2 + FMA.
 **
 ** nn and tn share one register-tiled micro-kernel: a tile of C of 6 rows
 ** by 2 vectors (16 columns), or of up to 3 rows by 4 vectors (enough
@@ -11,7 +11,7 @@
 ** masked loads and partial stores: nothing past a row's end is touched.
 ** Not yet packed.
 */
-#include "kernels/kernels.h"
+#include "kernels/sets.h"
 #include "kernels/simd.h"
 
 #if defined(__x86_64__)
@@ -346,18 +346,16 @@ static AVX2 void colsum(int m, int n, const float *a, int lda, float *out) {
   }
 }
 
-void nerve_kernels_avx2(nerve_kernels *k) {
-  k->name = "avx2";
+void nerve_gemm_avx2(nerve_kernels *k) {
   k->gemm_nn = gemm_nn;
   k->gemm_nt = gemm_nt;
   k->gemm_tn = gemm_tn;
   k->gemm_tn_set = gemm_tn_set;
   k->colsum = colsum;
-  nerve_act_avx2(k);
 }
 
 #else
 
-void nerve_kernels_avx2(nerve_kernels *k) { k->name = "avx2"; }
+void nerve_gemm_avx2(nerve_kernels *k) { (void)k; }
 
 #endif

@@ -1,6 +1,6 @@
 /*
-** avx512/gemm.c - the GEMM and colsum slots with AVX-512F, and the setter
-** of the "avx512" table.
+** avx512/gemm.c - the unpacked GEMM slots (the shapes where packing does
+** not pay, gemm.c) and colsum with AVX-512F.
 **
 ** nn and tn share one register-tiled micro-kernel: a tile of up to 6 rows
 ** by 4 vectors (64 columns) of C lives in 24 registers while rows of B are
@@ -11,7 +11,7 @@
 */
 #include <stdint.h>
 
-#include "kernels/kernels.h"
+#include "kernels/sets.h"
 #include "kernels/simd.h"
 
 #if defined(__x86_64__)
@@ -335,18 +335,16 @@ static AVX512 void colsum(int m, int n, const float *a, int lda, float *out) {
   }
 }
 
-void nerve_kernels_avx512(nerve_kernels *k) {
-  k->name = "avx512";
+void nerve_gemm_avx512(nerve_kernels *k) {
   k->gemm_nn = gemm_nn;
   k->gemm_nt = gemm_nt;
   k->gemm_tn = gemm_tn;
   k->gemm_tn_set = gemm_tn_set;
   k->colsum = colsum;
-  nerve_act_avx512(k);
 }
 
 #else
 
-void nerve_kernels_avx512(nerve_kernels *k) { k->name = "avx512"; }
+void nerve_gemm_avx512(nerve_kernels *k) { (void)k; }
 
 #endif

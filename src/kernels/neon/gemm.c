@@ -1,6 +1,6 @@
 /*
 ** neon/gemm.c - the GEMM and colsum slots with aarch64 NEON (ASIMD, always
-** present there: no runtime check), and the setter of the "neon" table.
+** present there: no runtime check).
 **
 ** nn and tn share one register-tiled micro-kernel, avx2/gemm.c's design
 ** in 128-bit vectors: a tile of C of 8 rows by 3 vectors (12 columns), or
@@ -14,7 +14,7 @@
 ** chain of FMAs wherever it falls in the tiling, so splitting C between
 ** threads changes no bit. Not yet packed.
 */
-#include "kernels/kernels.h"
+#include "kernels/sets.h"
 #include "kernels/simd.h"
 
 #if defined(__aarch64__)
@@ -306,18 +306,16 @@ static void colsum(int m, int n, const float *a, int lda, float *out) {
   }
 }
 
-void nerve_kernels_neon(nerve_kernels *k) {
-  k->name = "neon";
+void nerve_gemm_neon(nerve_kernels *k) {
   k->gemm_nn = gemm_nn;
   k->gemm_nt = gemm_nt;
   k->gemm_tn = gemm_tn;
   k->gemm_tn_set = gemm_tn_set;
   k->colsum = colsum;
-  nerve_act_neon(k);
 }
 
 #else
 
-void nerve_kernels_neon(nerve_kernels *k) { k->name = "neon"; }
+void nerve_gemm_neon(nerve_kernels *k) { (void)k; }
 
 #endif

@@ -1,0 +1,382 @@
+/*
+** test_gemm.c - the packed GEMM driver (kernels/gemm.c) with every table's
+** micro-kernels and packing routines, and with a plain C micro-kernel of
+** odd geometry that runs on any machine.
+**
+** Every element of C must be its chain of fused multiply-adds (init, then
+** one fmaf per p in order), bit for bit: on the packed path, on the
+** unpacked nn and tn slots, whatever the blocking and however the rows
+** are cut between threads. Inputs are strided views padded with NaN (a
+** read of padding would show in C) and C is padded with GUARD (a write
+** would show there).
+*/
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrays.h"
+#include "check.h"
+#include "kernels/gemm.h"
+
+enum { NN, NN_BIAS, NT, TN, TN_SET, NKINDS };
+static const char *kind_name[] = {"nn", "nn+bias", "nt", "tn", "tn_set"};
+
+/* ------------------------------------------ a micro-kernel in plain C */
+
+/* Odd on purpose: mr = 5 rows, nr = 4 columns (any nr works for the
+** driver; the SIMD tables use whole vectors). */
+enum { TMR = 5, TNR = 4 };
+
+static void c_ukr(int mr, int kc, const float *ap, const float *bp, float *c,
+                  size_t ldc, int acc, const float *bias) {
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < TNR; j++) {
+      float s = acc ? c[i * ldc + j] : bias ? bias[j] : 0.0f;
+      for (int p = 0; p < kc; p++)
+        s = fmaf(ap[p * TMR + i], bp[p * TNR + j], s);
+      c[i * ldc + j] = s;
+    }
+}
+
+#define UKR(r)                                                          \
+  static void c_ukr##r(int kc, const float *ap, const float *bp,        \
+                       float *c, size_t ldc, int acc,                   \
+                       const float *bias) {                             \
+    c_ukr(r, kc, ap, bp, c, ldc, acc, bias);                            \
+  }
+UKR(1) UKR(2) UKR(3) UKR(4) UKR(5)
+#undef UKR
+
+/* The scalar table with the plain micro-kernel and small blocks, so that
+** small matrices cross every block edge. */
+static nerve_kernels c_table(void) {
+  nerve_kernels t = *nerve_kernels_get("scalar");
+  t.name = "plain-ukr";
+  t.mr = TMR, t.nr = TNR, t.kc = 7, t.mc = 10, t.nc = 12;
+  t.ukr[0] = c_ukr1, t.ukr[1] = c_ukr2, t.ukr[2] = c_ukr3;
+  t.ukr[3] = c_ukr4, t.ukr[4] = c_ukr5;
+  t.pack_a = nerve_pack_a_c;
+  t.pack_b = nerve_pack_b_c;
+  return t;
+}
+
+/* ---------------------------------------------------------- the cases */
+
+typedef struct operands {
+  float *a, *b, *c, *bias;
+  size_t la, lb, lc;
+  int lda, ldb, ldc;
+} operands;
+
+static int is_tn(int kind) { return kind == TN || kind == TN_SET; }
+
+static nerve_gemm job(int kind, int m, int n, int k, operands *o) {
+  switch (kind) {
+  case NN:
+  case NN_BIAS:
+    return nerve_gemm_nn(m, n, k, o->a, o->lda, o->b, o->ldb, o->c, o->ldc,
+                         kind == NN_BIAS ? o->bias : NULL);
+  case NT: return nerve_gemm_nt(m, n, k, o->a, o->lda, o->b, o->ldb, o->c, o->ldc);
+  default:
+    return nerve_gemm_tn(m, n, k, o->a, o->lda, o->b, o->ldb, o->c, o->ldc,
+                         kind == TN);
+  }
+}
+
+/* Operands of job kind, padded by pad floats per row (NaN in A and B,
+** GUARD in C); C holds random values (TN accumulates onto them) or NaN,
+** which the job must overwrite. */
+static operands make(int kind, int m, int n, int k, int pad) {
+  operands o;
+  int ar = is_tn(kind) ? k : m, ac = is_tn(kind) ? m : k;
+  int br = kind == NT ? n : k, bc = kind == NT ? k : n;
+  o.lda = ac + pad, o.ldb = bc + 2 * pad, o.ldc = n + 3 * pad;
+  o.a = view(ar, ac, o.lda, NAN, &o.la);
+  o.b = view(br, bc, o.ldb, NAN, &o.lb);
+  o.c = view(m, n, o.ldc, GUARD, &o.lc);
+  size_t lbias;
+  o.bias = view(1, n, n, 0, &lbias);
+  if (kind != TN)
+    for (size_t i = 0; i < o.lc; i++)
+      if ((int)(i % o.ldc) < n) o.c[i] = NAN;
+  return o;
+}
+
+static void unmake(operands *o) {
+  free(o->a), free(o->b), free(o->c), free(o->bias);
+}
+
+/* What every path must give: each element's chain of fmaf. */
+static void chain(const nerve_gemm *g) {
+  for (int i = 0; i < g->m; i++)
+    for (int j = 0; j < g->n; j++) {
+      float *cij = g->c + i * g->ldc + j;
+      float s = g->acc ? *cij : g->bias ? g->bias[j] : 0.0f;
+      for (int p = 0; p < g->k; p++)
+        s = fmaf(g->a[i * g->ars + p * g->acs],
+                 g->scale * g->b[p * g->brs + j * g->bcs], s);
+      *cij = s;
+    }
+}
+
+static float *aligned(size_t n) {
+  float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64 + 64);
+  if (!p) exit(2);
+  return p;
+}
+
+/* g on the packed path of t, its rows cut into parts at the given row
+** (0: one part), as the engine's threads would. */
+static void run_packed(const nerve_kernels *t, nerve_gemm g, int at) {
+  float *bp = aligned(nerve_gemm_bsize(t, g.n, g.k));
+  float *ap = aligned(nerve_gemm_asize(t));
+  g.bp = bp;
+  for (int p = 0; p < 3; p++) nerve_gemm_pack(t, &g, p, 3);
+  nerve_gemm_rows(t, &g, 0, at, ap);
+  nerve_gemm_rows(t, &g, at, g.m, ap);
+  free(bp), free(ap);
+}
+
+/* The inputs unchanged, C's padding unchanged, and C bitwise want. */
+static int compare(const nerve_kernels *t, const char *path, int kind,
+                   int m, int n, int k, const operands *o,
+                   const operands *orig, const float *want) {
+  int ok = memcmp(o->a, orig->a, o->la * sizeof(float)) == 0 &&
+           memcmp(o->b, orig->b, o->lb * sizeof(float)) == 0;
+  if (!ok)
+    fprintf(stderr, "%s %s %s m=%d n=%d k=%d: wrote its inputs\n", t->name,
+            path, kind_name[kind], m, n, k);
+  for (size_t i = 0; i < o->lc && ok; i++) {
+    int col = (int)(i % o->ldc);
+    float w = col < n ? want[i] : GUARD;
+    if (!same_bits(o->c[i], w)) {
+      fprintf(stderr, "%s %s %s m=%d n=%d k=%d: C[%d][%d] = %.9g, want "
+              "%.9g\n", t->name, path, kind_name[kind], m, n, k,
+              (int)(i / o->ldc), col, o->c[i], w);
+      ok = 0;
+    }
+  }
+  return ok;
+}
+
+/* The SIMD tables' unpacked nn and tn slots are chains of FMAs too; the
+** scalar reference's are not (a product, then a sum). */
+static int chains_unpacked(const nerve_kernels *t) {
+  return t->gemm_nn != nerve_kernels_get("scalar")->gemm_nn;
+}
+
+/* One shape and kind on table t: the packed path (with two cuts of the
+** rows), and the unpacked slots where they are chains too (not nt). */
+static int gemm_case(const nerve_kernels *t, int kind, int m, int n, int k,
+                     int pad) {
+  operands o = make(kind, m, n, k, pad), orig = o;
+  orig.a = dup(o.a, o.la), orig.b = dup(o.b, o.lb), orig.c = dup(o.c, o.lc);
+  nerve_gemm g = job(kind, m, n, k, &o);
+  g.c = dup(o.c, o.lc);
+  chain(&g);
+  float *want = g.c;
+  int ok = 1;
+  for (int cut = 0; cut < 2 && ok; cut++) {
+    memcpy(o.c, orig.c, o.lc * sizeof(float));
+    run_packed(t, job(kind, m, n, k, &o), cut ? m / 2 : 0);
+    ok = compare(t, cut ? "packed, cut" : "packed", kind, m, n, k, &o,
+                 &orig, want);
+  }
+  if (ok && kind != NT && chains_unpacked(t)) {
+    memcpy(o.c, orig.c, o.lc * sizeof(float));
+    g = job(kind, m, n, k, &o);
+    nerve_gemm_rows(t, &g, 0, m, NULL); /* bp NULL: the slots */
+    ok = compare(t, "unpacked", kind, m, n, k, &o, &orig, want);
+  }
+  free(want), free(orig.a), free(orig.b), free(orig.c);
+  unmake(&o);
+  return ok;
+}
+
+static void test_shapes(const nerve_kernels *t) {
+  static const int dims[] = {1, 3, 15, 17, 63, 65};
+  static const int big[] = {255, 257, 1023, 1025};
+  int nd = sizeof dims / sizeof *dims, nb = sizeof big / sizeof *big;
+  for (int kind = 0; kind < NKINDS; kind++) {
+    for (int i = 0; i < nd; i++)
+      for (int j = 0; j < nd; j++)
+        for (int l = 0; l < nd; l++)
+          CHECK(gemm_case(t, kind, dims[i], dims[j], dims[l], 0));
+    /* one long side at a time, and strided views */
+    for (int i = 0; i < nb; i++) {
+      CHECK(gemm_case(t, kind, big[i], 17, 33, 1));
+      CHECK(gemm_case(t, kind, 19, big[i], 33, 2));
+      CHECK(gemm_case(t, kind, 19, 33, big[i], 3));
+    }
+    /* k = 1, and every row count of a micro-tile */
+    for (int m = 1; m <= 2 * t->mr + 1; m++) {
+      CHECK(gemm_case(t, kind, m, 3 * t->nr + 1, 1, 1));
+      CHECK(gemm_case(t, kind, m, t->nr, 5, 0));
+    }
+  }
+}
+
+/* Each side on either side of its block size: kc and 2 kc of depth, mc
+** rows, nc columns. */
+static void test_block_edges(const nerve_kernels *t) {
+  int kc = t->kc, mc = t->mc, nc = t->nc;
+  for (int kind = 0; kind < NKINDS; kind++)
+    for (int d = -1; d <= 1; d++) {
+      CHECK(gemm_case(t, kind, 9, 2 * t->nr + 3, kc + d, 1));
+      CHECK(gemm_case(t, kind, 9, t->nr + 1, 2 * kc + d, 0));
+      CHECK(gemm_case(t, kind, mc + d, t->nr + 3, 19, 1));
+      if ((size_t)nc * kc <= (1u << 22))
+        CHECK(gemm_case(t, kind, 7, nc + d, 11, 2));
+    }
+}
+
+/* The shapes of the networks make bench sweeps, in the three shapes of
+** training: forward (rows x n_out x n_in), input gradient (rows x n_in x
+** n_out) and weight gradient (n_in x n_out x rows). */
+static void test_sweep(const nerve_kernels *t) {
+  static const int layers[][2] = {{784, 1024}, {1024, 10}, {777, 333},
+                                  {3072, 100}};
+  int rows = 64; /* the reference is slow; the blocks cross rows anyway */
+  for (size_t i = 0; i < sizeof layers / sizeof *layers; i++) {
+    int ni = layers[i][0], no = layers[i][1];
+    CHECK(gemm_case(t, NN_BIAS, rows, no, ni, 0));
+    CHECK(gemm_case(t, NT, rows, ni, no, 0));
+    CHECK(gemm_case(t, TN, ni, no, rows, 0));
+  }
+  CHECK(gemm_case(t, TN_SET, 1024, 1024, 32, 0));
+}
+
+/* The scale of the folded SGD step is applied as B is packed, and the
+** bias step (colsum of the packed B) adds the same floats as colsum on
+** the scaled matrix. */
+static void test_scale(const nerve_kernels *t) {
+  static const int shapes[][3] = {{40, 37, 29}, {17, 65, 300}, {6, 16, 1}};
+  for (int s = 0; s < 3; s++) {
+    int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+    operands o = make(TN, m, n, k, 1);
+    nerve_gemm g = job(TN, m, n, k, &o);
+    g.scale = -0.37f;
+    float *want = dup(o.c, o.lc);
+    nerve_gemm w = g;
+    w.c = want;
+    chain(&w);
+    run_packed(t, g, m / 3);
+    int ok = 1;
+    for (size_t i = 0; i < o.lc; i++) ok &= same_bits(o.c[i], want[i]);
+    CHECK(ok);
+    /* colsum: the rows of B (k x n), scaled, in order */
+    float *bp = aligned(nerve_gemm_bsize(t, n, k)), *sum = xmalloc(n * 4),
+          *ref = xmalloc(n * 4), *scaled = xmalloc((size_t)k * n * 4);
+    g.bp = bp;
+    nerve_gemm_pack(t, &g, 0, 1);
+    for (int j = 0; j < n; j++) sum[j] = ref[j] = (float)j;
+    for (int p = 0; p < k; p++)
+      for (int j = 0; j < n; j++)
+        scaled[p * n + j] = g.scale * o.b[p * o.ldb + j];
+    nerve_gemm_colsum(t, &g, sum);
+    t->colsum(k, n, scaled, n, ref);
+    CHECK(memcmp(sum, ref, n * sizeof(float)) == 0);
+    free(bp), free(sum), free(ref), free(scaled), free(want);
+    unmake(&o);
+  }
+}
+
+/* A table's own packing routines give the plain ones' floats. */
+static void test_packing(const nerve_kernels *t) {
+  static const int shapes[][2] = {{1, 1}, {5, 3}, {17, 33}, {64, 64},
+                                  {65, 100}};
+  for (int s = 0; s < 5; s++)
+    for (int tr = 0; tr < 2; tr++) {
+      int rows = shapes[s][0], cols = shapes[s][1];
+      int ld = (tr ? rows : cols) + 3;
+      size_t lx, rs = tr ? 1 : (size_t)ld, cs = tr ? (size_t)ld : 1;
+      float *x = view(tr ? cols : rows, tr ? rows : cols, ld, NAN, &lx);
+      size_t na = ((size_t)rows + t->mr) * cols + 64;
+      size_t nb = ((size_t)cols + t->nr) * rows + 64;
+      float *a1 = aligned(na), *a2 = aligned(na);
+      float *b1 = aligned(nb), *b2 = aligned(nb);
+      for (size_t i = 0; i < na; i++) a1[i] = a2[i] = GUARD;
+      for (size_t i = 0; i < nb; i++) b1[i] = b2[i] = GUARD;
+      t->pack_a(rows, cols, x, rs, cs, a1, t->mr, 1.0f);
+      nerve_pack_a_c(rows, cols, x, rs, cs, a2, t->mr, 1.0f);
+      t->pack_b(rows, cols, x, rs, cs, b1, t->nr, 0.5f);
+      nerve_pack_b_c(rows, cols, x, rs, cs, b2, t->nr, 0.5f);
+      CHECK(memcmp(a1, a2, na * sizeof(float)) == 0);
+      CHECK(memcmp(b1, b2, nb * sizeof(float)) == 0);
+      free(x), free(a1), free(a2), free(b1), free(b2);
+    }
+}
+
+/* The plain packing routines lay out what gemm.c says. */
+static void test_layout(void) {
+  float x[3 * 4] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}; /* 3 x 4 */
+  float a[2 * 4 * 2], b[3 * 3 * 2];
+  for (int i = 0; i < 16; i++) a[i] = GUARD;
+  nerve_pack_a_c(3, 4, x, 4, 1, a, 2, 1.0f); /* panels of 2 rows */
+  static const float wa[16] = {1, 5, 2, 6, 3, 7, 4, 8, 9, 0, 10, 0, 11, 0,
+                               12, 0};
+  int ok = 1;
+  for (int i = 0; i < 16; i++)
+    ok &= (i >= 8 && i % 2) ? same_bits(a[i], GUARD) : a[i] == wa[i];
+  CHECK(ok);
+  nerve_pack_b_c(3, 4, x, 4, 1, b, 3, 2.0f); /* panels of 3 columns */
+  static const float wb[18] = {2,  4,  6,  10, 12, 14, 18, 20, 22,
+                               8,  0,  0,  16, 0,  0,  24, 0,  0};
+  CHECK(memcmp(b, wb, sizeof b) == 0);
+}
+
+/* Tables without a packed path run every job on their slots. */
+static void test_unpacked_table(const nerve_kernels *ref) {
+  CHECK(ref->mr == 0 && !nerve_gemm_packed(ref, 512, 512, 512));
+  CHECK(nerve_gemm_bsize(ref, 100, 100) == 0 && nerve_gemm_asize(ref) == 0);
+  size_t la, lb, lc;
+  float *a = view(20, 30, 30, 0, &la), *b = view(30, 40, 40, 0, &lb);
+  float *c = view(20, 40, 40, 0, &lc), *want = dup(c, lc);
+  nerve_gemm g = nerve_gemm_nn(20, 40, 30, a, 30, b, 40, c, 40, NULL);
+  nerve_gemm_run(ref, &g, NULL);
+  ref->gemm_nn(20, 40, 30, a, 30, b, 40, want, 40, NULL);
+  CHECK(memcmp(c, want, lc * sizeof(float)) == 0);
+  /* k = 0: C is the bias, or zero */
+  g = nerve_gemm_nn(20, 40, 0, a, 30, b, 40, c, 40, b);
+  nerve_gemm_run(nerve_kernels_best(), &g, NULL);
+  CHECK(c[0] == b[0] && c[19 * 40 + 39] == b[39]);
+  free(a), free(b), free(c), free(want);
+}
+
+static void test_table(const nerve_kernels *t) {
+  CHECK(t->mr >= 1 && t->mr <= NERVE_MR_MAX && t->nr >= 1 && t->nr <= 64);
+  CHECK(t->kc >= 1 && t->mc % t->mr == 0 && t->nc % t->nr == 0);
+  for (int r = 0; r < t->mr; r++) CHECK(t->ukr[r] != NULL);
+  CHECK(t->pack_a && t->pack_b);
+  /* where packing pays is a matter of shape only */
+  CHECK(nerve_gemm_packed(t, 256, 1024, 784));
+  CHECK(!nerve_gemm_packed(t, 1, 1024, 784));
+  test_shapes(t);
+  test_block_edges(t);
+  test_scale(t);
+  test_packing(t);
+}
+
+int main(void) {
+  static const char *sets[] = {"avx2", "avx512", "neon"};
+  const nerve_kernels *ref = nerve_kernels_get("scalar");
+  nerve_kernels plain = c_table();
+  test_layout();
+  test_unpacked_table(ref);
+  test_table(&plain);
+  for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
+    const nerve_kernels *t = nerve_kernels_get(sets[i]);
+    if (!t) {
+      printf("test_gemm: %s: not on this CPU, skipped\n", sets[i]);
+      continue;
+    }
+    if (!t->mr) {
+      printf("test_gemm: %s: no packed path\n", sets[i]);
+      continue;
+    }
+    test_table(t);
+    test_sweep(t);
+  }
+  return check_report("test_gemm");
+}

@@ -1,0 +1,231 @@
+/*
+** gemm.c - the one GEMM driver of every table with a packed path (see
+** gemm.h); only the micro-kernels and the packing routines are per
+** instruction set.
+**
+** Layouts (mr, nr, kc, mc, nc from the table):
+**   packed op(B), the whole matrix: for each depth block [p0, p0 + kc) the
+**     panels of nr columns, one after the other, each kc rows of nr floats
+**     (the last panel zero-padded): panel t at bp + p0 np + t nr kc, where
+**     np is n rounded up to nr. Packed once per job, shared by all rows.
+**   packed A, one block of mc rows by kc: panels of mr rows, each kc steps
+**     of mr floats (panel q at ap + q mr kc), packed by each block of rows
+**     into its own buffer.
+** Loops, outermost first: nc columns (a block of B for L3), kc of depth,
+** mc rows (the packed A block stays in L2), nr columns (the B micro-panel
+** stays in L1), mr rows: the micro-kernel.
+*/
+#include <string.h>
+
+#include "kernels/gemm.h"
+
+/* A job of fewer rows than this, or of less work, runs unpacked: packing
+** B costs about as much as reading it once, which is all a GEMM of a few
+** rows does with it. */
+#define PACK_ROWS 16
+#define PACK_FLOPS 4e5
+
+nerve_gemm nerve_gemm_nn(int m, int n, int k, const float *a, int lda,
+                         const float *b, int ldb, float *c, int ldc,
+                         const float *bias) {
+  nerve_gemm g = {NERVE_GEMM_NN, m, n, k, a, (size_t)lda, 1, b,
+                  (size_t)ldb, 1, c, (size_t)ldc, bias, 0, 1.0f, NULL};
+  return g;
+}
+
+nerve_gemm nerve_gemm_nt(int m, int n, int k, const float *a, int lda,
+                         const float *b, int ldb, float *c, int ldc) {
+  nerve_gemm g = {NERVE_GEMM_NT, m, n, k, a, (size_t)lda, 1, b, 1,
+                  (size_t)ldb, c, (size_t)ldc, NULL, 0, 1.0f, NULL};
+  return g;
+}
+
+nerve_gemm nerve_gemm_tn(int m, int n, int k, const float *a, int lda,
+                         const float *b, int ldb, float *c, int ldc,
+                         int acc) {
+  nerve_gemm g = {NERVE_GEMM_TN, m, n, k, a, 1, (size_t)lda, b,
+                  (size_t)ldb, 1, c, (size_t)ldc, NULL, acc, 1.0f, NULL};
+  return g;
+}
+
+int nerve_gemm_packed(const nerve_kernels *t, int m, int n, int k) {
+  return t->mr > 0 && m >= PACK_ROWS && k > 0 &&
+         2.0 * m * n * k >= PACK_FLOPS;
+}
+
+static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
+
+size_t nerve_gemm_bsize(const nerve_kernels *t, int n, int k) {
+  return t->mr ? round_up((size_t)n, (size_t)t->nr) * (size_t)k : 0;
+}
+
+size_t nerve_gemm_asize(const nerve_kernels *t) {
+  return t->mr ? (size_t)t->mc * (size_t)t->kc : 0;
+}
+
+void nerve_pack_a_c(int rows, int cols, const float *x, size_t rs, size_t cs,
+                    float *dst, int w, float scale) {
+  for (int i = 0; i < rows; i += w, dst += (size_t)cols * w) {
+    int h = rows - i < w ? rows - i : w;
+    const float *xi = x + (size_t)i * rs;
+    for (int p = 0; p < cols; p++)
+      for (int r = 0; r < h; r++)
+        dst[(size_t)p * w + r] = scale * xi[(size_t)r * rs + (size_t)p * cs];
+  }
+}
+
+void nerve_pack_b_c(int rows, int cols, const float *x, size_t rs, size_t cs,
+                    float *dst, int w, float scale) {
+  for (int j = 0; j < cols; j += w, dst += (size_t)rows * w) {
+    int h = cols - j < w ? cols - j : w;
+    const float *xj = x + (size_t)j * cs;
+    for (int p = 0; p < rows; p++) {
+      float *d = dst + (size_t)p * w;
+      for (int u = 0; u < h; u++) d[u] = scale * xj[(size_t)p * rs + u * cs];
+      for (int u = h; u < w; u++) d[u] = 0.0f;
+    }
+  }
+}
+
+/* First panel of part p of parts. */
+static int cut(int panels, int p, int parts) {
+  return (int)((long long)panels * p / parts);
+}
+
+void nerve_gemm_pack(const nerve_kernels *t, const nerve_gemm *g, int part,
+                     int parts) {
+  int nr = t->nr, panels = (g->n + nr - 1) / nr;
+  int t0 = cut(panels, part, parts), t1 = cut(panels, part + 1, parts);
+  if (t1 <= t0) return;
+  size_t np = (size_t)panels * nr;
+  int j0 = t0 * nr, cols = (t1 * nr < g->n ? t1 * nr : g->n) - j0;
+  for (int p0 = 0; p0 < g->k; p0 += t->kc) {
+    int kc = g->k - p0 < t->kc ? g->k - p0 : t->kc;
+    t->pack_b(kc, cols, g->b + (size_t)p0 * g->brs + (size_t)j0 * g->bcs,
+              g->brs, g->bcs, g->bp + (size_t)p0 * np + (size_t)t0 * nr * kc,
+              nr, g->scale);
+  }
+}
+
+/* Asks for the rows of the next tile of C, which the micro-kernel reads
+** (acc) or writes at once: they were last touched a whole depth block
+** ago and have left L1 and often L2. */
+static void prefetch_tile(const float *c, size_t ldc, int rows, int nr) {
+  for (int r = 0; r < rows; r++) {
+    const float *cr = c + (size_t)r * ldc;
+    for (int j = 0; j < nr; j += 16) __builtin_prefetch(cr + j, 1, 3);
+    __builtin_prefetch(cr + nr - 1, 1, 3);
+  }
+}
+
+/* A tile at the right edge (nr < t->nr columns of C): through a full
+** tile on the stack, so the micro-kernel never masks. */
+static void edge_tile(const nerve_kernels *t, int mr, int nr, int kc,
+                      const float *ap, const float *bp, float *c,
+                      size_t ldc, int acc, const float *bias) {
+  _Alignas(64) float tile[NERVE_MR_MAX * 64];
+  int w = t->nr;
+  for (int r = 0; r < mr; r++) {
+    float *tr = tile + (size_t)r * w;
+    const float *src = acc ? c + (size_t)r * ldc : bias;
+    for (int j = 0; j < w; j++) tr[j] = src && j < nr ? src[j] : 0.0f;
+  }
+  t->ukr[mr - 1](kc, ap, bp, tile, (size_t)w, 1, NULL);
+  for (int r = 0; r < mr; r++)
+    memcpy(c + (size_t)r * ldc, tile + (size_t)r * w, nr * sizeof(float));
+}
+
+/* Rows of C without a packed path, or where it does not pay. */
+static void unpacked_rows(const nerve_kernels *t, const nerve_gemm *g,
+                          int r0, int r1) {
+  int m = r1 - r0;
+  float *c = g->c + (size_t)r0 * g->ldc;
+  int ldc = (int)g->ldc;
+  switch (g->shape) {
+  case NERVE_GEMM_NN:
+    t->gemm_nn(m, g->n, g->k, g->a + (size_t)r0 * g->ars, (int)g->ars, g->b,
+               (int)g->brs, c, ldc, g->bias);
+    break;
+  case NERVE_GEMM_TN:
+    (g->acc ? t->gemm_tn : t->gemm_tn_set)(m, g->n, g->k, g->a + r0,
+                                           (int)g->acs, g->b, (int)g->brs, c,
+                                           ldc);
+    break;
+  case NERVE_GEMM_NT:
+    t->gemm_nt(m, g->n, g->k, g->a + (size_t)r0 * g->ars, (int)g->ars, g->b,
+               (int)g->bcs, c, ldc);
+    break;
+  }
+}
+
+/* C rows [r0, r1) over one depth block [p0, p0 + kc) and the columns
+** [j0, j0 + nc). */
+static void block(const nerve_kernels *t, const nerve_gemm *g, int r0, int r1,
+                  int p0, int kc, int j0, int nc, float *ap) {
+  int MR = t->mr, NR = t->nr;
+  int acc = g->acc || p0 > 0;
+  const float *bias = acc ? NULL : g->bias;
+  size_t np = round_up((size_t)g->n, (size_t)NR);
+  const float *bblk = g->bp + (size_t)p0 * np + (size_t)j0 * kc;
+  for (int i0 = r0; i0 < r1; i0 += t->mc) {
+    int mc = r1 - i0 < t->mc ? r1 - i0 : t->mc;
+    t->pack_a(mc, kc, g->a + (size_t)i0 * g->ars + (size_t)p0 * g->acs,
+              g->ars, g->acs, ap, MR, 1.0f);
+    for (int jr = 0; jr < nc; jr += NR) {
+      int nr = nc - jr < NR ? nc - jr : NR;
+      const float *bp = bblk + (size_t)jr * kc;
+      const float *bi = bias ? bias + j0 + jr : NULL;
+      for (int ir = 0; ir < mc; ir += MR) {
+        int mr = mc - ir < MR ? mc - ir : MR;
+        float *c = g->c + (size_t)(i0 + ir) * g->ldc + j0 + jr;
+        if (ir + MR < mc) {
+          int next = mc - ir - MR < MR ? mc - ir - MR : MR;
+          prefetch_tile(c + MR * g->ldc, g->ldc, next, nr);
+        }
+        if (nr == NR)
+          t->ukr[mr - 1](kc, ap + (size_t)ir * kc, bp, c, g->ldc, acc, bi);
+        else
+          edge_tile(t, mr, nr, kc, ap + (size_t)ir * kc, bp, c, g->ldc, acc,
+                    bi);
+      }
+    }
+  }
+}
+
+void nerve_gemm_rows(const nerve_kernels *t, const nerve_gemm *g, int r0,
+                     int r1, float *ap) {
+  if (r1 <= r0) return;
+  if (!g->bp) {
+    unpacked_rows(t, g, r0, r1);
+    return;
+  }
+  for (int j0 = 0; j0 < g->n; j0 += t->nc) {
+    int nc = g->n - j0 < t->nc ? g->n - j0 : t->nc;
+    for (int p0 = 0; p0 < g->k; p0 += t->kc) {
+      int kc = g->k - p0 < t->kc ? g->k - p0 : t->kc;
+      block(t, g, r0, r1, p0, kc, j0, nc, ap);
+    }
+  }
+}
+
+void nerve_gemm_colsum(const nerve_kernels *t, const nerve_gemm *g,
+                       float *out) {
+  int nr = t->nr;
+  size_t np = round_up((size_t)g->n, (size_t)nr);
+  for (int p0 = 0; p0 < g->k; p0 += t->kc) {
+    int kc = g->k - p0 < t->kc ? g->k - p0 : t->kc;
+    for (int j = 0; j < g->n; j += nr)
+      t->colsum(kc, g->n - j < nr ? g->n - j : nr,
+                g->bp + (size_t)p0 * np + (size_t)j * kc, nr, out + j);
+  }
+}
+
+void nerve_gemm_run(const nerve_kernels *t, nerve_gemm *g, float *ws) {
+  g->bp = NULL;
+  if (nerve_gemm_packed(t, g->m, g->n, g->k)) {
+    g->bp = ws;
+    nerve_gemm_pack(t, g, 0, 1);
+    ws += nerve_gemm_bsize(t, g->n, g->k);
+  }
+  nerve_gemm_rows(t, g, 0, g->m, ws);
+}

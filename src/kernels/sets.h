@@ -1,0 +1,22 @@
+/*
+** sets.h - what the files of an instruction-set folder export to its
+** registration function (nerve_kernels_avx2 and its twins, kernels.h):
+** each fills the slots its file implements.
+*/
+#ifndef NERVE_SETS_H
+#define NERVE_SETS_H
+
+#include "kernels/kernels.h"
+
+/* The unpacked GEMM slots and colsum. */
+void nerve_gemm_avx2(nerve_kernels *k);
+void nerve_gemm_avx512(nerve_kernels *k);
+void nerve_gemm_neon(nerve_kernels *k);
+/* The packed GEMM: micro-kernel geometry, micro-kernels, packing. */
+void nerve_packed_avx2(nerve_kernels *k);
+void nerve_packed_avx512(nerve_kernels *k);
+
+/* The block sizes kc, mc, nc of a table with a packed path (blocks.c). */
+void nerve_blocks(nerve_kernels *k);
+
+#endif
