@@ -61,6 +61,38 @@ static nerve_kernels c_table(void) {
   return t;
 }
 
+#if defined(__x86_64__)
+/* ukr.h's 12-row tile (AVX-512's) built with AVX2's vectors: every line
+** of the template that a 12-row table runs, on any x86 machine with AVX2
+** (the avx512 table itself only runs where the CPU has it). */
+#include <immintrin.h>
+#define UKR_MR 12
+#define UKR_VW 8
+#define UKR_V __m256
+#define UKR_ZERO() _mm256_setzero_ps()
+#define UKR_LOAD(p) _mm256_load_ps(p)
+#define UKR_LOADU(p) _mm256_loadu_ps(p)
+#define UKR_STOREU(p, v) _mm256_storeu_ps(p, v)
+#define UKR_BCAST(p) _mm256_broadcast_ss(p)
+#define UKR_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define UKR_ATTR __attribute__((target("avx2,fma")))
+#include "kernels/ukr.h"
+
+static int wide_table(nerve_kernels *t) {
+  static nerve_ukr *const fns[] = UKR_TABLE;
+  const nerve_kernels *avx2 = nerve_kernels_get("avx2");
+  if (!avx2) return 0;
+  *t = *avx2;
+  t->name = "avx2-12-rows";
+  t->mr = UKR_MR;
+  t->mc = 48;
+  for (int r = 0; r < UKR_MR; r++) t->ukr[r] = fns[r];
+  return 1;
+}
+#else
+static int wide_table(nerve_kernels *t) { (void)t; return 0; }
+#endif
+
 /* ---------------------------------------------------------- the cases */
 
 typedef struct operands {
@@ -365,6 +397,9 @@ int main(void) {
   test_layout();
   test_unpacked_table(ref);
   test_table(&plain);
+  nerve_kernels wide;
+  if (wide_table(&wide)) test_table(&wide);
+  else printf("test_gemm: no AVX2, the 12-row tile skipped\n");
   for (size_t i = 0; i < sizeof sets / sizeof *sets; i++) {
     const nerve_kernels *t = nerve_kernels_get(sets[i]);
     if (!t) {
