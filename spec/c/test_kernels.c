@@ -22,8 +22,8 @@
 #define TANH_REL 2e-7
 #define EXP_REL 1e-7     /* through softmax */
 #define TINY 1.2e-38     /* below: absolute error < TINY (flushed to 0) */
-/* elu, softplus, gelu (act_more_*.c) keep denormals: below FLT_MIN their
-** error is absolute, at most TINY_ABS */
+/* elu, softplus, gelu keep denormals: below FLT_MIN their error is
+** absolute, at most TINY_ABS */
 #define TINY_ABS 1.5e-45
 
 /* ---------------------------------------------------------- the GEMMs */
@@ -494,8 +494,9 @@ static void test_accuracy(const nerve_kernels *t, const float *x, size_t n) {
 
 /* ------------------------------- elu, softplus, gelu (appended slots) */
 
-/* The stated bounds (kernels/avx512/act_more.c); the scalar reference
-** meets them too. gelu's left side adds GELU_COND x^2 (float's conditioning). */
+/* The stated bounds (kernels/avx2/act.c, kernels/avx512/act.c); the
+** scalar reference meets them too. gelu's left side adds GELU_COND x^2
+** (float's conditioning). */
 #define ELU_REL 5e-7
 #define SOFTPLUS_REL 5e-7
 #define GELU_REL 1e-6

@@ -6,7 +6,6 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "act_more.h"
 #include "kernels.h"
 #include "sets.h"
 
@@ -37,12 +36,10 @@ static void build(void) {
   __builtin_cpu_init();
   tables[AVX2] = tables[SCALAR];
   nerve_kernels_avx2(&tables[AVX2]);
-  nerve_act_more_avx2(&tables[AVX2]);
   nerve_blocks(&tables[AVX2]);
   usable[AVX2] = has_avx2();
   tables[AVX512] = tables[AVX2];
   nerve_kernels_avx512(&tables[AVX512]);
-  nerve_act_more_avx512(&tables[AVX512]);
   nerve_blocks(&tables[AVX512]);
   usable[AVX512] = has_avx512();
 #endif

@@ -75,7 +75,7 @@ typedef struct nerve_kernels {
   void (*softmax_bwd)(int m, int n, const float *y, const float *dy,
                       float *dx);
 
-  /* Appended: more activations, as above (y may equal x, dx may equal dy).
+  /* More activations, as above (y may equal x, dx may equal dy).
   ** elu: x > 0 ? x : alpha (e^x - 1); softplus: log(1 + e^x);
   ** gelu: x Phi(x) = x erfc(-x / sqrt 2) / 2 (exact, not the tanh form). */
   void (*elu)(size_t n, const float *x, float *y, float alpha);

@@ -1,7 +1,7 @@
 /*
 ** simd.h - what the SIMD kernel files share: the setters of the activation
 ** files (called by the GEMM files' nerve_kernels_* setters) and the
-** constants of the vectorized exp and tanh.
+** constants of the vectorized exp, tanh, expm1, log1p and erfc.
 **
 ** exp(x) = 2^n e^r with n = round(x log2 e), r = x - n ln2 (ln2 in two
 ** parts, the first step exact with FMA), |r| <= ln2/2, and e^r a degree-6
@@ -16,6 +16,16 @@
 ** error of the fit 1.7e-8), so small |x| stays accurate in relative terms;
 ** above it (1 - e^-2|x|) / (1 + e^-2|x|), where e^-2|x| <= 0.29 keeps the
 ** cancellation harmless.
+**
+** expm1(x), x <= 0 (elu): for |x| < VEXPM1_CUT the Taylor polynomial of
+** degree 7 (truncation below 2e-8 relative), else e^x - 1 (no
+** cancellation: the result is below -0.29).
+** log1p(t), 0 <= t <= 1 (softplus's log(1 + e^-|x|)): with s = t / (2 + t)
+** <= 1/3, log1p(t) = 2 atanh(s) = 2 s (1 + s^2/3 + ... + s^14/15), the
+** series cut where the rest is below 2e-9 relative.
+** erfc(z), z >= 0 (gelu): t = 1 / (1 + z/2), erfc(z) = t e^(-z^2 + P(t)),
+** P of degree 11 fitted by Chebyshev on [0, 1] to log(erfc(z)/t) + z^2
+** (max error of the fit 1.5e-8; 3e-7 with float rounding).
 */
 #ifndef NERVE_SIMD_H
 #define NERVE_SIMD_H
@@ -61,6 +71,29 @@ static inline int nerve_nt_short(int n, int k, const float *b, int ldb,
 #define VTANH_T2 -0.05385090958f
 #define VTANH_T3 0.020997179f
 #define VTANH_T4 -0.006096714166f
+
+/* The exp of elu, softplus and gelu clamps x to [MEXP_LO, MEXP_HI], wider
+** than [VEXP_LO, VEXP_HI], and flushes nothing: e^-104 rounds to 0 and
+** e^88.8 overflows to inf, so softplus and gelu saturate exactly. */
+#define MEXP_LO -104.0f
+#define MEXP_HI 88.8f
+#define VEXPM1_CUT 0.35f
+
+#define VERFC_P0 -1.265512119f
+#define VERFC_P1 0.999998553f
+#define VERFC_P2 0.3750744848f
+#define VERFC_P3 0.08175679195f
+#define VERFC_P4 -0.0681377039f
+#define VERFC_P5 -0.2640958796f
+#define VERFC_P6 0.4228596556f
+#define VERFC_P7 -1.386666664f
+#define VERFC_P8 2.590129191f
+#define VERFC_P9 -2.346272392f
+#define VERFC_P10 1.050233522f
+#define VERFC_P11 -0.1893674557f
+
+#define VSQRT1_2 0.7071067812f      /* 1 / sqrt 2 */
+#define VINV_SQRT2PI 0.3989422804f  /* 1 / sqrt(2 pi) */
 
 #if defined(__x86_64__)
 #include <immintrin.h>
