@@ -904,14 +904,60 @@ static double scenario(counter *c, int *fails, int *bad) {
   return digest;
 }
 
-static void test_alloc_failures(void) {
+/* Layers wide enough and a batch big enough that the GEMMs take the
+** packed path (kernels/gemm.h), whose buffers the engine grows: forward,
+** backward (which grows the backward's own), a step with SGD folded into
+** the backward pass, a bigger batch. On the best table. */
+static double packed_scenario(counter *c, int *fails, int *bad) {
+  nerve_ctx *ctx = NULL;
+  nerve_net *net = NULL;
+  nerve_layer *l1 = NULL, *a1 = NULL, *l2 = NULL;
+  nerve_optim *sgd = NULL;
+  double digest = 0, e = 0;
+  enum { IN = 100, HID = 64, OUT = 20, ROWS = 48 };
+  static float x[ROWS * IN], y[ROWS], g[ROWS * OUT];
+  for (int i = 0; i < ROWS * IN; i++) x[i] = (float)sin(i + 1.0);
+  for (int i = 0; i < ROWS; i++) y[i] = (float)(1 + i % OUT);
+  TRY(nerve_ctx_new(&ctx, count_alloc, c));
+  nerve_rng_seed(nerve_ctx_rng(ctx), 5);
+  TRY(nerve_net_new(ctx, &net));
+  TRY(nerve_linear_new(ctx, IN, HID, &l1));
+  TRY(nerve_act_new(ctx, NERVE_RELU, 0, &a1));
+  TRY(nerve_linear_new(ctx, HID, OUT, &l2));
+  TRY(nerve_net_add(net, l1));
+  TRY(nerve_net_add(net, a1));
+  TRY(nerve_net_add(net, l2));
+  nerve_mat xm = nerve_mat_view(x, 32, IN), out, gin;
+  nerve_mat ym = nerve_mat_view(y, 32, 1), gm = nerve_mat_view(g, 32, OUT);
+  TRY(nerve_net_forward(net, &xm, &out));
+  digest += out.data[7];
+  nerve_loss_backward(NERVE_CROSS_ENTROPY, &out, &ym, &gm);
+  TRY(nerve_net_backward(net, &xm, &gm, &gin));
+  digest += gin.data[9] + nerve_layer_grad_weight(l1).data[3];
+  nerve_sgd_opts so = {0.1f, 0, 0, 0};
+  TRY(nerve_sgd_new(net, &so, &sgd));
+  TRY(nerve_net_train_batch(net, NERVE_CROSS_ENTROPY, &xm, &ym, NULL, 0, 32,
+                            sgd, &e, NULL));
+  digest += e + nerve_layer_weight(l1).data[11];
+  xm.rows = ym.rows = ROWS; /* the buffers grow */
+  TRY(nerve_net_train_batch(net, NERVE_CROSS_ENTROPY, &xm, &ym, NULL, 0,
+                            ROWS, sgd, &e, NULL));
+  digest += e + nerve_layer_weight(l1).data[11];
+  nerve_optim_free(sgd);
+  nerve_net_free(net);
+  nerve_layer_release(l1);
+  nerve_layer_release(a1);
+  nerve_layer_release(l2);
+  nerve_ctx_free(ctx);
+  return digest;
+}
+
+/* Fails every allocation of a scenario in turn. */
+static size_t sweep(double (*run)(counter *, int *, int *)) {
   counter c;
   int fails = 0, bad = 0;
-  char dir[] = "/tmp/nerve_sweep_XXXXXX";
-  CHECK(mkdtemp(dir) != NULL);
-  snprintf(sweep_path, sizeof sweep_path, "%s/m.nrv", dir);
   memset(&c, 0, sizeof c);
-  double want = scenario(&c, &fails, &bad);
+  double want = run(&c, &fails, &bad);
   size_t total = c.calls;
   CHECK(bad == 0 && fails == 0 && c.live == 0 && total > 20);
   int all_failed = 1, all_same = 1, all_clean = 1, all_ok = 1;
@@ -919,7 +965,7 @@ static void test_alloc_failures(void) {
     memset(&c, 0, sizeof c);
     c.fail_at = k;
     fails = bad = 0;
-    double got = scenario(&c, &fails, &bad);
+    double got = run(&c, &fails, &bad);
     all_failed &= fails == 1;
     all_same &= got == want;
     all_clean &= c.live == 0 && c.bad_free == 0 && c.resizes == 0;
@@ -932,9 +978,19 @@ static void test_alloc_failures(void) {
   CHECK(all_same);
   CHECK(all_clean);
   CHECK(all_ok);
-  printf("test_engine: allocation failure swept at %zu points\n", total);
+  return total;
+}
+
+static void test_alloc_failures(void) {
+  char dir[] = "/tmp/nerve_sweep_XXXXXX";
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(sweep_path, sizeof sweep_path, "%s/m.nrv", dir);
+  size_t total = sweep(scenario);
   unlink(sweep_path);
   CHECK(rmdir(dir) == 0); /* no temporary file was left behind */
+  size_t packed = sweep(packed_scenario);
+  printf("test_engine: allocation failure swept at %zu points, %zu more "
+         "with packed GEMMs\n", total, packed);
 }
 
 /* ------------------------------------------------------------ 6. training */

@@ -492,7 +492,7 @@ static void test_accuracy(const nerve_kernels *t, const float *x, size_t n) {
 }
 
 
-/* ------------------------------- elu, softplus, gelu (appended slots) */
+/* ------------------------------------------- elu, softplus, gelu */
 
 /* The stated bounds (kernels/avx2/act.c, kernels/avx512/act.c); the
 ** scalar reference meets them too. gelu's left side adds GELU_COND x^2
@@ -665,8 +665,8 @@ static void test_more(const nerve_kernels *ref, const nerve_kernels *t) {
 
 /* ---------------------------------------------------------------- main */
 
-/* Each SIMD table overrides every slot; "neon" leaves the appended
-** activations (elu, softplus, gelu) on the reference for now. */
+/* Each SIMD table overrides every slot; "neon" leaves elu, softplus and
+** gelu on the reference. */
 static int has_more(const nerve_kernels *t) {
   return strcmp(t->name, "neon") != 0;
 }

@@ -167,8 +167,12 @@ static void block(const nerve_kernels *t, const nerve_gemm *g, int r0, int r1,
   const float *bias = acc ? NULL : g->bias;
   size_t np = round_up((size_t)g->n, (size_t)NR);
   const float *bblk = g->bp + (size_t)p0 * np + (size_t)j0 * kc;
-  for (int i0 = r0; i0 < r1; i0 += t->mc) {
-    int mc = r1 - i0 < t->mc ? r1 - i0 : t->mc;
+  /* blocks of at most mc rows, all alike: a last block of a few rows
+  ** would stream all of B's panels again for little work */
+  int nb = (r1 - r0 + t->mc - 1) / t->mc;
+  int step = ((r1 - r0 + nb - 1) / nb + MR - 1) / MR * MR;
+  for (int i0 = r0; i0 < r1; i0 += step) {
+    int mc = r1 - i0 < step ? r1 - i0 : step;
     t->pack_a(mc, kc, g->a + (size_t)i0 * g->ars + (size_t)p0 * g->acs,
               g->ars, g->acs, ap, MR, 1.0f);
     for (int jr = 0; jr < nc; jr += NR) {

@@ -9,6 +9,7 @@
 */
 #include "kernels/gemm.h"
 #include "kernels/sets.h"
+#include "kernels/simd.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -25,16 +26,331 @@
 #define UKR_ATTR __attribute__((target("avx2,fma")))
 #include "kernels/ukr.h"
 
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INL static inline __attribute__((always_inline, target("avx2,fma")))
+
+/* Transposes the 8 x 8 block r[0..7] in place: r[q][c] becomes the old
+** r[c][q]. */
+INL void transpose8(__m256 *r) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* Every panel where a row of op(B) is contiguous (forward: B = W), row by
+** row so that each row of B is read once, start to end (panel by panel,
+** W's rows would be read a cache line at a time, a row apart): whole
+** vectors, the last panel's tail masked, then zeros. */
+INL void panels_rows(int rows, int cols, int w, const float *x, size_t rs,
+                     float *dst, __m256 s) {
+  size_t pstride = (size_t)rows * w; /* one panel */
+  __m256i tail = nerve_mask8((size_t)(cols % 8));
+  for (int p = 0; p < rows; p++) {
+    const float *xp = x + (size_t)p * rs;
+    float *d = dst + (size_t)p * w;
+    for (int j = 0; j < cols; j += w, d += pstride)
+      for (int u = 0; u < w; u += 8) {
+        int left = cols - j - u;
+        __m256 v = left >= 8  ? _mm256_loadu_ps(xp + j + u)
+                   : left > 0 ? _mm256_maskload_ps(xp + j + u, tail)
+                              : _mm256_setzero_ps();
+        _mm256_store_ps(d + u, _mm256_mul_ps(s, v));
+      }
+  }
+}
+
+/* One panel where a column of op(B) is contiguous (input gradient: B =
+** W^T, a column is a row of W): 8 columns by 8 rows at a time,
+** transposed in registers; missing columns are zeros. */
+INL void panel_cols(int rows, int h, int w, const float *x, size_t cs,
+                    float *dst, float scale) {
+  __m256 s = _mm256_set1_ps(scale);
+  for (int u = 0; u < w; u += 8) {
+    int hc = h - u < 0 ? 0 : h - u < 8 ? h - u : 8;
+    const float *xu = x + (size_t)u * cs;
+    int p = 0;
+    for (; p + 8 <= rows; p += 8) {
+      __m256 r[8];
+      for (int c = 0; c < 8; c++)
+        r[c] = c < hc ? _mm256_loadu_ps(xu + (size_t)c * cs + p)
+                      : _mm256_setzero_ps();
+      transpose8(r);
+      for (int q = 0; q < 8; q++)
+        _mm256_store_ps(dst + (size_t)(p + q) * w + u, _mm256_mul_ps(s, r[q]));
+    }
+    for (; p < rows; p++)
+      for (int c = 0; c < 8; c++)
+        dst[(size_t)p * w + u + c] =
+            c < hc ? scale * xu[(size_t)c * cs + p] : 0.0f;
+  }
+}
+
+/* nerve_pack_b_c's layout, with vectors where op(B)'s rows or columns are
+** contiguous (every shape of training). */
+static AVX2 void pack_b(int rows, int cols, const float *x, size_t rs,
+                        size_t cs, float *dst, int w, float scale) {
+  if (w % 8 || (cs != 1 && rs != 1)) {
+    nerve_pack_b_c(rows, cols, x, rs, cs, dst, w, scale);
+    return;
+  }
+  if (cs == 1) {
+    panels_rows(rows, cols, w, x, rs, dst, _mm256_set1_ps(scale));
+    return;
+  }
+  for (int j = 0; j < cols; j += w, dst += (size_t)rows * w) {
+    int h = cols - j < w ? cols - j : w;
+    panel_cols(rows, h, w, x + (size_t)j * cs, cs, dst, scale);
+  }
+}
+
+/* One panel of h <= w rows of op(A) where a row is contiguous (forward
+** and input gradient: A = X or D): 8 rows by 8 steps of p at a time,
+** transposed in registers; rows past h are neither read nor written. */
+INL void panel_a_rows(int h, int cols, int w, const float *x, size_t rs,
+                      float *dst, float scale) {
+  __m256 s = _mm256_set1_ps(scale);
+  for (int g = 0; g < h; g += 8) {
+    int hr = h - g < 8 ? h - g : 8; /* rows of this group */
+    const float *xg = x + (size_t)g * rs;
+    int p = 0;
+    for (; p + 8 <= cols; p += 8) {
+      __m256 r[8];
+      for (int c = 0; c < 8; c++)
+        r[c] = c < hr ? _mm256_loadu_ps(xg + (size_t)c * rs + p)
+                      : _mm256_setzero_ps();
+      transpose8(r);
+      for (int q = 0; q < 8; q++) {
+        __m256 v = _mm256_mul_ps(s, r[q]);
+        float *d = dst + (size_t)(p + q) * w + g;
+        if (hr == 8) _mm256_storeu_ps(d, v);
+        else nerve_store8(d, v, (size_t)hr);
+      }
+    }
+    for (; p < cols; p++)
+      for (int c = 0; c < hr; c++)
+        dst[(size_t)p * w + g + c] = scale * xg[(size_t)c * rs + p];
+  }
+}
+
+/* Every panel where a column of op(A) is contiguous (weight gradient: A =
+** X^T), step by step of p, so that each row of X is read once, start to
+** end: h floats per panel and step, copied. */
+INL void panels_a_cols(int rows, int cols, int w, const float *x, size_t cs,
+                       float *dst, float scale) {
+  __m256 s = _mm256_set1_ps(scale);
+  size_t pstride = (size_t)cols * w; /* one panel */
+  for (int p = 0; p < cols; p++) {
+    const float *xp = x + (size_t)p * cs;
+    float *d = dst + (size_t)p * w;
+    for (int i = 0; i < rows; i += w, d += pstride) {
+      int h = rows - i < w ? rows - i : w, u = 0;
+      for (; u + 8 <= h; u += 8)
+        _mm256_storeu_ps(d + u,
+                         _mm256_mul_ps(s, _mm256_loadu_ps(xp + i + u)));
+      if (u < h) {
+        __m256i m = nerve_mask8((size_t)(h - u));
+        nerve_store8(d + u,
+                     _mm256_mul_ps(s, _mm256_maskload_ps(xp + i + u, m)),
+                     (size_t)(h - u));
+      }
+    }
+  }
+}
+
+/* nerve_pack_a_c's layout, with vectors where op(A)'s rows or columns are
+** contiguous (every shape of training). */
+static AVX2 void pack_a(int rows, int cols, const float *x, size_t rs,
+                        size_t cs, float *dst, int w, float scale) {
+  if (cs != 1 && rs != 1) {
+    nerve_pack_a_c(rows, cols, x, rs, cs, dst, w, scale);
+    return;
+  }
+  if (cs != 1) {
+    panels_a_cols(rows, cols, w, x, cs, dst, scale);
+    return;
+  }
+  for (int i = 0; i < rows; i += w, dst += (size_t)cols * w) {
+    int h = rows - i < w ? rows - i : w;
+    panel_a_rows(h, cols, w, x + (size_t)i * rs, rs, dst, scale);
+  }
+}
+
 void nerve_packed_avx2(nerve_kernels *k) {
   static nerve_ukr *const fns[] = UKR_TABLE;
   k->mr = UKR_MR;
   k->nr = 2 * UKR_VW;
   for (int r = 0; r < UKR_MR; r++) k->ukr[r] = fns[r];
-  k->pack_a = nerve_pack_a_c;
-  k->pack_b = nerve_pack_b_c;
+  k->pack_a = pack_a;
+  k->pack_b = pack_b;
 }
 
 #else
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INL static inline __attribute__((always_inline, target("avx2,fma")))
+
+/* Transposes the 8 x 8 block r[0..7] in place: r[q][c] becomes the old
+** r[c][q]. */
+INL void transpose8(__m256 *r) {
+  __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+  __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+  __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+  __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* One panel (w columns, h of them real) of rows where a row of op(B) is
+** contiguous (forward: B = W): whole vectors, the tail masked, then
+** zeros. */
+INL void panel_rows(int rows, int h, int w, const float *x, size_t rs,
+                    float *dst, __m256 s) {
+  __m256i tail = nerve_mask8((size_t)(h % 8));
+  for (int p = 0; p < rows; p++, dst += w) {
+    const float *xp = x + (size_t)p * rs;
+    int u = 0;
+    for (; u + 8 <= h; u += 8)
+      _mm256_store_ps(dst + u, _mm256_mul_ps(s, _mm256_loadu_ps(xp + u)));
+    if (u < h) {
+      _mm256_store_ps(dst + u,
+                      _mm256_mul_ps(s, _mm256_maskload_ps(xp + u, tail)));
+      u += 8;
+    }
+    for (; u < w; u += 8) _mm256_store_ps(dst + u, _mm256_setzero_ps());
+  }
+}
+
+/* One panel where a column of op(B) is contiguous (input gradient: B =
+** W^T, a column is a row of W): 8 columns by 8 rows at a time,
+** transposed in registers; missing columns are zeros. */
+INL void panel_cols(int rows, int h, int w, const float *x, size_t cs,
+                    float *dst, float scale) {
+  __m256 s = _mm256_set1_ps(scale);
+  for (int u = 0; u < w; u += 8) {
+    int hc = h - u < 0 ? 0 : h - u < 8 ? h - u : 8;
+    const float *xu = x + (size_t)u * cs;
+    int p = 0;
+    for (; p + 8 <= rows; p += 8) {
+      __m256 r[8];
+      for (int c = 0; c < 8; c++)
+        r[c] = c < hc ? _mm256_loadu_ps(xu + (size_t)c * cs + p)
+                      : _mm256_setzero_ps();
+      transpose8(r);
+      for (int q = 0; q < 8; q++)
+        _mm256_store_ps(dst + (size_t)(p + q) * w + u, _mm256_mul_ps(s, r[q]));
+    }
+    for (; p < rows; p++)
+      for (int c = 0; c < 8; c++)
+        dst[(size_t)p * w + u + c] =
+            c < hc ? scale * xu[(size_t)c * cs + p] : 0.0f;
+  }
+}
+
+/* nerve_pack_b_c's layout, with vectors where op(B)'s rows or columns are
+** contiguous (every shape of training). */
+static AVX2 void pack_b(int rows, int cols, const float *x, size_t rs,
+                        size_t cs, float *dst, int w, float scale) {
+  if (w % 8 || (cs != 1 && rs != 1)) {
+    nerve_pack_b_c(rows, cols, x, rs, cs, dst, w, scale);
+    return;
+  }
+  if (cs == 1) {
+    panels_rows(rows, cols, w, x, rs, dst, _mm256_set1_ps(scale));
+    return;
+  }
+  for (int j = 0; j < cols; j += w, dst += (size_t)rows * w) {
+    int h = cols - j < w ? cols - j : w;
+    panel_cols(rows, h, w, x + (size_t)j * cs, cs, dst, scale);
+  }
+}
+
+/* One panel of h <= w rows of op(A) where a row is contiguous (forward
+** and input gradient: A = X or D): 8 rows by 8 steps of p at a time,
+** transposed in registers; rows past h are neither read nor written. */
+INL void panel_a_rows(int h, int cols, int w, const float *x, size_t rs,
+                      float *dst, float scale) {
+  __m256 s = _mm256_set1_ps(scale);
+  for (int g = 0; g < h; g += 8) {
+    int hr = h - g < 8 ? h - g : 8; /* rows of this group */
+    const float *xg = x + (size_t)g * rs;
+    int p = 0;
+    for (; p + 8 <= cols; p += 8) {
+      __m256 r[8];
+      for (int c = 0; c < 8; c++)
+        r[c] = c < hr ? _mm256_loadu_ps(xg + (size_t)c * rs + p)
+                      : _mm256_setzero_ps();
+      transpose8(r);
+      for (int q = 0; q < 8; q++) {
+        __m256 v = _mm256_mul_ps(s, r[q]);
+        float *d = dst + (size_t)(p + q) * w + g;
+        if (hr == 8) _mm256_storeu_ps(d, v);
+        else nerve_store8(d, v, (size_t)hr);
+      }
+    }
+    for (; p < cols; p++)
+      for (int c = 0; c < hr; c++)
+        dst[(size_t)p * w + g + c] = scale * xg[(size_t)c * rs + p];
+  }
+}
+
+/* One panel where a column of op(A) is contiguous (weight gradient: A =
+** X^T): h floats per step of p, copied. */
+INL void panel_a_cols(int h, int cols, int w, const float *x, size_t cs,
+                      float *dst, float scale) {
+  __m256 s = _mm256_set1_ps(scale);
+  __m256i tail = nerve_mask8((size_t)(h % 8));
+  for (int p = 0; p < cols; p++) {
+    const float *xp = x + (size_t)p * cs;
+    float *d = dst + (size_t)p * w;
+    int u = 0;
+    for (; u + 8 <= h; u += 8)
+      _mm256_storeu_ps(d + u, _mm256_mul_ps(s, _mm256_loadu_ps(xp + u)));
+    if (u < h)
+      nerve_store8(d + u, _mm256_mul_ps(s, _mm256_maskload_ps(xp + u, tail)),
+                   (size_t)(h - u));
+  }
+}
+
+/* nerve_pack_a_c's layout, with vectors where op(A)'s rows or columns are
+** contiguous (every shape of training). */
+static AVX2 void pack_a(int rows, int cols, const float *x, size_t rs,
+                        size_t cs, float *dst, int w, float scale) {
+  if (cs != 1 && rs != 1) {
+    nerve_pack_a_c(rows, cols, x, rs, cs, dst, w, scale);
+    return;
+  }
+  if (cs != 1) {
+    panels_a_cols(rows, cols, w, x, cs, dst, scale);
+    return;
+  }
+  for (int i = 0; i < rows; i += w, dst += (size_t)cols * w) {
+    int h = rows - i < w ? rows - i : w;
+    panel_a_rows(h, cols, w, x + (size_t)i * rs, rs, dst, scale);
+  }
+}
 
 void nerve_packed_avx2(nerve_kernels *k) { (void)k; }
 
