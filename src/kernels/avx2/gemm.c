@@ -9,7 +9,7 @@
 ** blocks of KC of k so that the rows of A stay in L1. nt is a dot-product
 ** kernel: 3 rows of A against 4 rows of B, reduced at the end. Tails use
 ** masked loads and partial stores: nothing past a row's end is touched.
-** Not yet packed.
+** Each element of C from nn and tn is the packed path's chain of FMAs.
 */
 #include "kernels/sets.h"
 #include "kernels/simd.h"

@@ -7,7 +7,8 @@
 ** loaded and elements of A broadcast; C is passed over in blocks of KC of
 ** k. nt is a dot-product kernel: 4 rows of A against 4 rows of B, reduced
 ** at the end. The last vector of a row is masked, so nothing past a row's
-** end is read or written. Not yet packed.
+** end is read or written. Each element of C from nn and tn is the packed
+** path's chain of FMAs.
 */
 #include <stdint.h>
 

@@ -12,7 +12,8 @@
 ** no masked loads: tails go through lane loads and stores (simd.h), so
 ** nothing past a row's end is touched. Every element of C is the same
 ** chain of FMAs wherever it falls in the tiling, so splitting C between
-** threads changes no bit. Not yet packed.
+** threads changes no bit. NEON has no packed path yet (kernels.h's mr is
+** 0): every GEMM runs here.
 */
 #include "kernels/sets.h"
 #include "kernels/simd.h"
