@@ -3,7 +3,8 @@
 -- cpu is the process's CPU time over the wall time of the repeat (1: one
 -- core all to itself; less on a machine shared with other work).
 -- Every figure is timed inside the process with nerve.clock(). The
--- workloads are those of bench/torch_peer.py, row for row.
+-- workloads are those of bench/torch_peer.py, row for row;
+-- `lua5.4 bench/nerve.lua sweep` runs the size sweep instead.
 local nerve = require "nerve"
 local core = nerve.core
 
@@ -45,6 +46,74 @@ local function random_data(rows, cols, classes)
   return x, y
 end
 
+-- n whole epochs of nerve.fit over x, y in order, as f(n) for rate()
+local function fit_epochs(net, x, y, loss, opt, b)
+  return function(n)
+    nerve.fit(net, x, y, { loss = loss, optimizer = opt, batch = b,
+      epochs = n, shuffle = false })
+  end
+end
+-- n forwards of x
+local function forwards(net, x)
+  return function(n) for _ = 1, n do net:forward(x) end end
+end
+
+local only = os.getenv("BENCH_ONLY") -- a workload prefix, for quick runs
+local function want(w) return not only or w:sub(1, #only) == only end
+
+-- The size sweep: the networks of bench/sweep.txt (layer sizes, batch).
+local function sweep_nets()
+  local nets = {}
+  for line in io.lines((arg[0]:match("^(.*)/") or ".") .. "/sweep.txt") do
+    local name, batch = line:match("^([%d-]+)%s+(%d+)")
+    if name then
+      local spec = { hidden = "relu", output = "linear" }
+      for d in name:gmatch("%d+") do spec[#spec + 1] = tonumber(d) end
+      nets[#nets + 1] = { name = name, spec = spec, batch = tonumber(batch) }
+    end
+  end
+  return nets
+end
+
+-- Each network trained by fit over whole epochs of a whole number of
+-- batches, at least 4 and at least 2048 rows (the rows PyTorch's loop
+-- cycles through), and a forward of one batch, at 1 and 2 threads. An
+-- epoch of the largest network is about 86 GFLOP: rate() runs at least
+-- one per repeat. Data sets are shared by networks of one input size.
+local function sweep(nets)
+  local data = {}
+  local function dataset(rows, cols, classes)
+    local key = rows .. "x" .. cols .. "x" .. classes
+    data[key] = data[key] or { random_data(rows, cols, classes) }
+    return data[key][1], data[key][2]
+  end
+  for _, threads in ipairs{ 1, 2 } do
+    nerve.threads(threads)
+    for _, s in ipairs(nets) do
+      local b, n_in, n_out = s.batch, s.spec[1], s.spec[#s.spec]
+      local tag = s.name .. "_b" .. b
+      local wt, wi = "sweep_train_" .. tag, "sweep_infer_" .. tag
+      nerve.seed(1)
+      local net = (want(wt) or want(wi)) and nerve.mlp(s.spec)
+      if want(wt) then
+        local rows = b * math.max(4, -(-2048 // b))
+        local x, y = dataset(rows, n_in, n_out)
+        rate(wt, "nerve_fit", threads, "samples/s", fit_epochs(net, x, y,
+          nerve.cross_entropy(), nerve.sgd(net, { lr = 0.01 }), b), rows)
+      end
+      if want(wi) then
+        rate(wi, "nerve", threads, "samples/s", forwards(net, (dataset(b, n_in, n_out))), b)
+      end
+    end
+  end
+  nerve.threads(1)
+end
+
+if arg[1] == "sweep" then
+  sweep(sweep_nets())
+  return
+end
+
 -- fit's data sets: 2048 rows for batches 32 and 256, the rows PyTorch's
 -- loop cycles through (bench/torch_peer.py), so both work on the same
 -- amount of data; 512 for batch 1 (an epoch of single-row steps)
@@ -63,9 +132,6 @@ local function mnist_net()
   return nerve.mlp{ 784, 256, 128, 10, hidden = "relu", output = "linear" }
 end
 
-local only = os.getenv("BENCH_ONLY") -- a workload prefix, for quick runs
-local function want(w) return not only or w:sub(1, #only) == only end
-
 for _, threads in ipairs{ 1, 2 } do
   nerve.threads(threads)
   for _, b in ipairs{ 1, 32, 256 } do
@@ -77,10 +143,7 @@ for _, threads in ipairs{ 1, 2 } do
     if want(w) then
       local rows = b == 1 and 512 or 2048
       local xs, ys = DATA[rows][1], DATA[rows][2]
-      rate(w, "nerve_fit", threads, "samples/s", function(n)
-        nerve.fit(net, xs, ys, { loss = loss, optimizer = opt, batch = b,
-          epochs = n, shuffle = false })
-      end, rows)
+      rate(w, "nerve_fit", threads, "samples/s", fit_epochs(net, xs, ys, loss, opt, b), rows)
       -- the same step written by hand: forward, loss, backward, step
       local xb, yb = BATCHES[b][1], BATCHES[b][2]
       rate(w, "nerve_loop", threads, "samples/s", function(n)
@@ -98,9 +161,7 @@ for _, threads in ipairs{ 1, 2 } do
     w = "infer_b" .. b
     if want(w) then
       local xb = BATCHES[b][1][1]
-      rate(w, "nerve", threads, "samples/s", function(n)
-        for _ = 1, n do net:forward(xb) end
-      end, b)
+      rate(w, "nerve", threads, "samples/s", forwards(net, xb), b)
     end
   end
 end
@@ -126,10 +187,7 @@ if want("xor") then
   rate("xor_step", "nerve_train_batch", 1, "us", function(n)
     for _ = 1, n do tb(net, "mse", x, y, nil, 1, 4, opt) end
   end)
-  rate("xor_fit", "nerve_fit", 1, "samples/s", function(n)
-    nerve.fit(net, x, y, { loss = loss, optimizer = opt, batch = 4,
-      epochs = n, shuffle = false })
-  end, 4)
+  rate("xor_fit", "nerve_fit", 1, "samples/s", fit_epochs(net, x, y, loss, opt, 4), 4)
 end
 
 if want("small") then
@@ -138,7 +196,5 @@ if want("small") then
   local row = {}
   for j = 1, 32 do row[j] = math.random() end
   local xm = nerve.matrix{ row }
-  rate("small_fwd", "nerve", 1, "us", function(n)
-    for _ = 1, n do net:forward(xm) end
-  end)
+  rate("small_fwd", "nerve", 1, "us", forwards(net, xm))
 end

@@ -4,12 +4,27 @@
 -- and out/ratios.dat for the chart. On a shared machine a process may get
 -- a fraction of a core; "ratio/cpu" divides each side's rate by the CPU
 -- share it got (work per CPU-second), a fairer one-thread comparison.
+-- The size sweep (workloads sweep_*) has a table of its own after the
+-- first, out/sweep.csv and out/sweep.dat for bench/sweep.gp.
 local out = arg[1] or "bench/out"
-local STEP_FLOP = 1007104 -- per sample of 784-256-128-10 (BENCHMARKING.md)
+
+-- FLOPs per sample of an MLP of these layer sizes (BENCHMARKING.md): 2 per
+-- multiply-add, only the needed work: the forward, and for a training
+-- step the weight gradients and the input gradients of every layer but
+-- the first.
+local function flop(sizes, train)
+  local fwd, igrad = 0, 0
+  for i = 1, #sizes - 1 do
+    fwd = fwd + sizes[i] * sizes[i + 1]
+    if i > 1 then igrad = igrad + sizes[i] * sizes[i + 1] end
+  end
+  return 2 * (train and 2 * fwd + igrad or fwd)
+end
+local STEP_FLOP = flop({ 784, 256, 128, 10 }, true) -- 1,007,104
 
 local runs, order = {}, {}
 for line in io.lines() do
-  local w, impl, t, unit, v, c = line:match("^([%w_]+),([%w_]+),(%d+),([^,]+),([%d.e+-]+),([%d.]+)$")
+  local w, impl, t, unit, v, c = line:match("^([%w_%-]+),([%w_]+),(%d+),([^,]+),([%d.e+-]+),([%d.]+)$")
   if w then
     local key = w .. "|" .. impl .. "|" .. t
     if not runs[key] then
@@ -62,7 +77,7 @@ local function row(r, peer, rat)
 end
 for _, k in ipairs(order) do
   local r = runs[k]
-  if r.impl:match("^nerve") then
+  if r.impl:match("^nerve") and not r.w:match("^sweep_") then
     local peers = PEERS[r.w] or {}
     if r.w:match("^gemm") then peers = { "openblas" } end
     if #peers == 0 then row(r) end
@@ -118,6 +133,67 @@ for _, impl in ipairs{ "nerve_fit", "nerve_loop" } do
   local a, b = get("train_b256", impl, 1), get("train_b256", impl, 2)
   if a and b then p(string.format("%s batch 256: 2 threads / 1 thread = %.2fx", impl, b.med / a.med)) end
 end
+
+-- The size sweep: each nerve row beside PyTorch (torch_blas2 at 2
+-- threads) or OpenBLAS, its needed work as a share of threads x the FMA
+-- peak, and at 2 threads nerve's two-thread/one-thread ratio. Rows: the
+-- training rows, then inference, then GEMM; networks in the order run.
+local sweep = {}
+local KIND = { train = 1, infer = 2, gemm = 3 }
+for i, k in ipairs(order) do
+  local r = runs[k]
+  local kind, net, b = r.w:match("^sweep_(%a+)_([%d-]+)_b(%d+)$")
+  if not kind and r.w:match("^sweep_gemm_") then kind = "gemm" end
+  if kind and r.impl:match("^nerve") then
+    local x = { r = r, kind = kind, i = i, scale = 1 }
+    if kind == "gemm" then
+      x.peer = get(r.w, "openblas", 1)
+    else
+      local sizes = {}
+      for d in net:gmatch("%d+") do sizes[#sizes + 1] = tonumber(d) end
+      x.flop, x.net, x.batch = flop(sizes, kind == "train"), net, tonumber(b)
+      x.scale = x.flop * 1e-9 -- samples/s to GFLOP/s
+      x.peer = get(r.w, r.t == 2 and "torch_blas2" or "torch", r.t)
+    end
+    x.ratio = ratio(r, x.peer)
+    local one = r.t == 2 and get(r.w, r.impl, 1)
+    x.scaling = one and r.med / one.med
+    sweep[#sweep + 1] = x
+  end
+end
+local first = {} -- a workload's first row in the run
+for _, x in ipairs(sweep) do first[x.r.w] = first[x.r.w] or x.i end
+table.sort(sweep, function(a, b)
+  if a.kind ~= b.kind then return KIND[a.kind] < KIND[b.kind] end
+  if a.r.w ~= b.r.w then return first[a.r.w] < first[b.r.w] end
+  return a.r.t < b.r.t
+end)
+-- share of the FMA peak of run r (GFLOP/s = rate x scale), in percent
+local function share(r, scale)
+  return r and peak and 100 * r.med * scale / (r.t * peak.med)
+end
+for _, x in ipairs(sweep) do
+  x.share, x.peer_share = share(x.r, x.scale), share(x.peer, x.scale)
+end
+if #sweep > 0 then
+  p("")
+  p("size sweep (bench/sweep.txt): train = nerve.fit over whole epochs, infer = net:forward of one batch")
+  p("%peak = needed work (FLOP/sample x samples/s; GEMM: its GFLOP/s) over threads x the FMA peak of this run" ..
+    (peak and string.format(" (%.1f GFLOP/s)", peak.med) or " (not measured)"))
+  p(string.format("%-34s %2s %10s %10s %6s %4s %5s  %-11s %10s %6s %4s %5s %7s %6s",
+    "workload", "th", "MFLOP/smp", "nerve", "+-%", "cpu", "%peak", "peer", "median", "+-%", "cpu", "%peak",
+    "ratio", "2t/1t"))
+  local function pct(v) return v and string.format("%4.0f%%", v) or "" end
+  for _, x in ipairs(sweep) do
+    local r, pr = x.r, x.peer
+    p(string.format("%-34s %2d %10s %10s %5.1f%% %4.2f %5s  %-11s %10s %6s %4s %5s %7s %6s",
+      r.w, r.t, x.flop and string.format("%.4g", x.flop * 1e-6) or "-", fmt(r.med), r.spread, r.cpu,
+      pct(x.share), pr and pr.impl or "", pr and fmt(pr.med) or "",
+      pr and string.format("%5.1f%%", pr.spread) or "", pr and string.format("%4.2f", pr.cpu) or "",
+      pct(x.peer_share), x.ratio and string.format("%.2fx", x.ratio) or "",
+      x.scaling and string.format("%.2fx", x.scaling) or ""))
+  end
+end
 print(table.concat(lines, "\n"))
 
 local f = assert(io.open(out .. "/results.csv", "w"))
@@ -144,3 +220,67 @@ f:close()
 f = assert(io.open(out .. "/table.txt", "w"))
 f:write(table.concat(lines, "\n"), "\n")
 f:close()
+
+if #sweep > 0 then
+  local function num(v) return v and string.format("%.6g", v) or "" end
+  f = assert(io.open(out .. "/sweep.csv", "w"))
+  f:write("workload,impl,threads,unit,flop_per_sample,median,spread_pct,cpu,peak_pct,",
+    "peer,peer_median,peer_spread_pct,peer_cpu,peer_peak_pct,ratio,threads2_over_1\n")
+  for _, x in ipairs(sweep) do
+    local r, pr = x.r, x.peer
+    f:write(table.concat({ r.w, r.impl, r.t, r.unit, num(x.flop), num(r.med), string.format("%.2f", r.spread),
+      string.format("%.3f", r.cpu), num(x.share), pr and pr.impl or "", num(pr and pr.med),
+      pr and string.format("%.2f", pr.spread) or "", pr and string.format("%.3f", pr.cpu) or "",
+      num(x.peer_share), num(x.ratio), num(x.scaling) }, ","), "\n")
+  end
+  f:close()
+  -- the chart's points, one line per trained network by FLOPs per
+  -- sample: label, FLOP/sample, samples/s of nerve and of PyTorch at 1
+  -- and at 2 threads, the rate of threads x the FMA peak at 1 and 2
+  -- threads, the heights of nerve's labels at 1 and 2 threads, and 1
+  -- where the network is run at several batches (their labels go left,
+  -- clear of the next network's); "?" where missing
+  local pts = {}
+  for _, x in ipairs(sweep) do
+    if x.kind == "train" then
+      local q = pts[#pts]
+      if not q or q.w ~= x.r.w then
+        q = { w = x.r.w, label = x.net .. " b" .. x.batch, flop = x.flop, batch = x.batch, {}, {} }
+        pts[#pts + 1] = q
+      end
+      q[x.r.t] = { x.r.med, x.peer and x.peer.med }
+    end
+  end
+  table.sort(pts, function(a, b) return a.flop < b.flop or a.flop == b.flop and a.batch < b.batch end)
+  -- one network at several batches has one FLOP count: its labels are
+  -- spread at least 1.3x apart around their points' middle so they do not
+  -- overlap
+  local SPREAD = 1.3
+  for t = 1, 2 do
+    local i = 1
+    while i <= #pts do
+      local g = {}
+      local j = i
+      while j <= #pts and pts[j].flop == pts[i].flop do
+        if pts[j][t][1] then g[#g + 1] = pts[j] end
+        j = j + 1
+      end
+      table.sort(g, function(a, b) return a[t][1] < b[t][1] end)
+      local y = {}
+      for k, q in ipairs(g) do y[k] = k > 1 and math.max(q[t][1], y[k - 1] * SPREAD) or q[t][1] end
+      -- shift down by the geometric mean of how far each label moved up
+      local up = 0
+      for k, q in ipairs(g) do up = up + math.log(y[k] / q[t][1]) end
+      for k, q in ipairs(g) do q[t].label, q.group = y[k] / math.exp(up / #g), j - i > 1 end
+      i = j
+    end
+  end
+  local function dat(v) return v and string.format("%.6g", v) or "?" end
+  f = assert(io.open(out .. "/sweep.dat", "w"))
+  for _, q in ipairs(pts) do
+    f:write(string.format("\"%s\" %.6g %s %s %s %s %s %s %s %s %d\n", q.label, q.flop, dat(q[1][1]), dat(q[1][2]),
+      dat(q[2][1]), dat(q[2][2]), dat(peak and peak.med * 1e9 / q.flop), dat(peak and 2 * peak.med * 1e9 / q.flop),
+      dat(q[1].label), dat(q[2].label), q.group and 1 or 0))
+  end
+  f:close()
+end

@@ -1,6 +1,7 @@
 # PyTorch's side of `make bench` (Debian python3-torch, run with
 # /usr/bin/python3): the workloads of bench/nerve.lua, one CSV line per
 # repeat: workload,impl,threads,unit,value. Timed inside the process.
+# With the argument "sweep": the size sweep instead.
 import os, sys, time
 import torch
 
@@ -35,6 +36,52 @@ def mlp(sizes, act):
         if i < len(sizes) - 2: layers.append(act())
     return torch.nn.Sequential(*layers)
 
+# n steps cycling through the batches xs, ys; n forwards of x
+def trainer(net, opt, lossf, xs, ys):
+    def train(n):
+        for i in range(n):
+            k = i % len(xs)
+            opt.zero_grad()
+            lossf(net(xs[k]), ys[k]).backward()
+            opt.step()
+    return train
+
+def inferer(net, x):
+    def infer(n):
+        with torch.no_grad():
+            for _ in range(n): net(x)
+    return infer
+
+# The size sweep: the networks of bench/sweep.txt (layer sizes, batch),
+# each trained on a whole number of batches cycled, at least 4 and at
+# least 2048 rows (the rows of nerve's fit), and a forward of one batch.
+def sweep_nets():
+    nets = []
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "sweep.txt")) as f:
+        for line in f:
+            p = line.split()
+            if len(p) == 2 and not p[0].startswith("#"):
+                nets.append((p[0], [int(d) for d in p[0].split("-")], int(p[1])))
+    return nets
+
+def sweep(nets):
+    for name, sizes, b in nets:
+        wt, wi = "sweep_train_%s_b%d" % (name, b), "sweep_infer_%s_b%d" % (name, b)
+        if not (wt.startswith(ONLY) or wi.startswith(ONLY)): continue
+        net = mlp(sizes, torch.nn.ReLU)
+        xs = [torch.rand(b, sizes[0]) for _ in range(max(4, -(-2048 // b)))]
+        ys = [torch.randint(0, sizes[-1], (b,)) for _ in range(len(xs))]
+        if wt.startswith(ONLY):
+            opt = torch.optim.SGD(net.parameters(), lr=0.01)
+            rate(wt, IMPL, THREADS, "samples/s",
+                 trainer(net, opt, torch.nn.CrossEntropyLoss(), xs, ys), b)
+        if wi.startswith(ONLY):
+            rate(wi, IMPL, THREADS, "samples/s", inferer(net, xs[0]), b)
+
+if sys.argv[1:] == ["sweep"]:
+    sweep(sweep_nets())
+    sys.exit(0)
+
 for b in (1, 32, 256):
     net = mlp([784, 256, 128, 10], torch.nn.ReLU)
     opt = torch.optim.SGD(net.parameters(), lr=0.01)
@@ -42,18 +89,9 @@ for b in (1, 32, 256):
     xs = [torch.rand(b, 784) for _ in range(max(1, 2048 // b))]
     ys = [torch.randint(0, 10, (b,)) for _ in range(len(xs))]
     if ("train_b%d" % b).startswith(ONLY):
-        def train(n):
-            for i in range(n):
-                k = i % len(xs)
-                opt.zero_grad()
-                lossf(net(xs[k]), ys[k]).backward()
-                opt.step()
-        rate("train_b%d" % b, IMPL, THREADS, "samples/s", train, b)
+        rate("train_b%d" % b, IMPL, THREADS, "samples/s", trainer(net, opt, lossf, xs, ys), b)
     if ("infer_b%d" % b).startswith(ONLY):
-        def infer(n):
-            with torch.no_grad():
-                for _ in range(n): net(xs[0])
-        rate("infer_b%d" % b, IMPL, THREADS, "samples/s", infer, b)
+        rate("infer_b%d" % b, IMPL, THREADS, "samples/s", inferer(net, xs[0]), b)
 
 if THREADS == 1 and "xor_step".startswith(ONLY):
     x = torch.tensor([[0., 0], [0, 1], [1, 0], [1, 1]])
