@@ -59,11 +59,9 @@ ukr_tile(const int mr, int kc, const float *ap, const float *bp, float *c,
     ap += UKR_MR;                                                       \
     bp += 2 * UKR_VW;                                                   \
   }
-  int p = 0;
-  for (; p + 4 <= kc; p += 4) {
-    STEP STEP STEP STEP
-  }
-  for (; p < kc; p++) STEP
+  /* one step per turn: unrolled, GCC hoists the next step's loads into
+  ** registers the tile needs and spills a sum inside the loop */
+  for (int p = 0; p < kc; p++) STEP
 #undef STEP
 #undef ROW
 #define STORE(r)                                                        \
