@@ -914,7 +914,7 @@ static double packed_scenario(counter *c, int *fails, int *bad) {
   nerve_layer *l1 = NULL, *a1 = NULL, *l2 = NULL;
   nerve_optim *sgd = NULL;
   double digest = 0, e = 0;
-  enum { IN = 100, HID = 64, OUT = 20, ROWS = 48 };
+  enum { IN = 40, HID = 512, OUT = 10, ROWS = 96 };
   static float x[ROWS * IN], y[ROWS], g[ROWS * OUT];
   for (int i = 0; i < ROWS * IN; i++) x[i] = (float)sin(i + 1.0);
   for (int i = 0; i < ROWS; i++) y[i] = (float)(1 + i % OUT);
@@ -927,8 +927,8 @@ static double packed_scenario(counter *c, int *fails, int *bad) {
   TRY(nerve_net_add(net, l1));
   TRY(nerve_net_add(net, a1));
   TRY(nerve_net_add(net, l2));
-  nerve_mat xm = nerve_mat_view(x, 32, IN), out, gin;
-  nerve_mat ym = nerve_mat_view(y, 32, 1), gm = nerve_mat_view(g, 32, OUT);
+  nerve_mat xm = nerve_mat_view(x, 64, IN), out, gin;
+  nerve_mat ym = nerve_mat_view(y, 64, 1), gm = nerve_mat_view(g, 64, OUT);
   TRY(nerve_net_forward(net, &xm, &out));
   digest += out.data[7];
   nerve_loss_backward(NERVE_CROSS_ENTROPY, &out, &ym, &gm);
@@ -936,7 +936,7 @@ static double packed_scenario(counter *c, int *fails, int *bad) {
   digest += gin.data[9] + nerve_layer_grad_weight(l1).data[3];
   nerve_sgd_opts so = {0.1f, 0, 0, 0};
   TRY(nerve_sgd_new(net, &so, &sgd));
-  TRY(nerve_net_train_batch(net, NERVE_CROSS_ENTROPY, &xm, &ym, NULL, 0, 32,
+  TRY(nerve_net_train_batch(net, NERVE_CROSS_ENTROPY, &xm, &ym, NULL, 0, 64,
                             sgd, &e, NULL));
   digest += e + nerve_layer_weight(l1).data[11];
   xm.rows = ym.rows = ROWS; /* the buffers grow */

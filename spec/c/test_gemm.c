@@ -360,7 +360,7 @@ static void test_layout(void) {
 
 /* Tables without a packed path run every job on their slots. */
 static void test_unpacked_table(const nerve_kernels *ref) {
-  CHECK(ref->mr == 0 && !nerve_gemm_packed(ref, 512, 512, 512));
+  CHECK(ref->mr == 0 && !nerve_gemm_packed(ref, NERVE_GEMM_NN, 512, 512, 512));
   CHECK(nerve_gemm_bsize(ref, 100, 100) == 0 && nerve_gemm_asize(ref) == 0);
   size_t la, lb, lc;
   float *a = view(20, 30, 30, 0, &la), *b = view(30, 40, 40, 0, &lb);
@@ -382,8 +382,9 @@ static void test_table(const nerve_kernels *t) {
   for (int r = 0; r < t->mr; r++) CHECK(t->ukr[r] != NULL);
   CHECK(t->pack_a && t->pack_b);
   /* where packing pays is a matter of shape only */
-  CHECK(nerve_gemm_packed(t, 256, 1024, 784));
-  CHECK(!nerve_gemm_packed(t, 1, 1024, 784));
+  CHECK(nerve_gemm_packed(t, NERVE_GEMM_NN, 256, 1024, 784));
+  CHECK(!nerve_gemm_packed(t, NERVE_GEMM_NN, 1, 1024, 784));
+  CHECK(!nerve_gemm_packed(t, NERVE_GEMM_TN, 1024, 10, 256));
   test_shapes(t);
   test_block_edges(t);
   test_scale(t);

@@ -66,7 +66,8 @@ nerve_gemm nerve_gemm_tn(int m, int n, int k, const float *a, int lda,
 /* 1 when a job of this shape pays for packing on table t: the engine
 ** then sizes the buffers and sets bp. A job whose bp is NULL runs on the
 ** unpacked slots, whatever its shape. */
-int nerve_gemm_packed(const nerve_kernels *t, int m, int n, int k);
+int nerve_gemm_packed(const nerve_kernels *t, nerve_gemm_shape shape, int m,
+                      int n, int k);
 /* Floats of packed op(B) for n columns over depth k (0 without a packed
 ** path), and of one buffer for blocks of packed A. */
 size_t nerve_gemm_bsize(const nerve_kernels *t, int n, int k);

@@ -69,12 +69,13 @@ static void pack_sizes(const nerve_net *net, int rows, int back,
     const nerve_layer *l = net->s[i].l;
     if (l->kind != NERVE_LINEAR) continue;
     int ni = l->n_in, no = l->n_out;
-    size_t fw = nerve_gemm_packed(k, rows, no, ni) ? nerve_gemm_bsize(k, no, ni)
-                                                    : 0;
-    size_t iw = back && nerve_gemm_packed(k, rows, ni, no)
+    size_t fw = nerve_gemm_packed(k, NERVE_GEMM_NN, rows, no, ni)
+                    ? nerve_gemm_bsize(k, no, ni)
+                    : 0;
+    size_t iw = back && nerve_gemm_packed(k, NERVE_GEMM_NT, rows, ni, no)
                     ? nerve_gemm_bsize(k, ni, no)
                     : 0;
-    size_t wd = back && nerve_gemm_packed(k, ni, no, rows)
+    size_t wd = back && nerve_gemm_packed(k, NERVE_GEMM_TN, ni, no, rows)
                     ? nerve_gemm_bsize(k, no, rows)
                     : 0;
     sz[0] = fw > sz[0] ? fw : sz[0];
@@ -91,7 +92,7 @@ static void pack_sizes(const nerve_net *net, int rows, int back,
 static int use_packed(const nerve_net *net, nerve_gemm *g, const nerve_buf *b) {
   const nerve_kernels *k = net->ctx->k;
   g->bp = NULL;
-  if (!nerve_gemm_packed(k, g->m, g->n, g->k) ||
+  if (!nerve_gemm_packed(k, g->shape, g->m, g->n, g->k) ||
       nerve_gemm_bsize(k, g->n, g->k) > b->cap ||
       NERVE_PARTS * nerve_gemm_asize(k) > net->pk[2].cap)
     return 0;
