@@ -102,6 +102,7 @@ static int use_packed(const nerve_net *net, nerve_gemm *g, const nerve_buf *b) {
 
 /* Part p's buffer for blocks of packed A. */
 static float *a_buf(const nerve_net *net, int p) {
+  if (!net->pk[2].p) return NULL; /* no job packs */
   return net->pk[2].p + (size_t)p * nerve_gemm_asize(net->ctx->k);
 }
 
