@@ -1826,18 +1826,18 @@ static void test_toolkit_files(void) {
 
 /* ---------------------------------------------------- 9. two threads */
 
-/* The benchmark's 784-256-128-10 relu MLP with softmax cross-entropy, a
-** few SGD steps at batch rows on threads threads; its parameters and
-** counts of allocations after the first step into out/calls. */
-static void mnist_run(int threads, int rows, float momentum, float *out,
-                      size_t *calls, size_t *live) {
+/* A 784-h-h2-10 relu MLP with softmax cross-entropy (the benchmark's
+** 784-256-128-10, or wider), a few SGD steps at batch rows on threads
+** threads; its parameters and counts of allocations after the first step
+** into out/calls. */
+static void mnist_run(int threads, const int w[4], int rows, float momentum,
+                      float *out, size_t *calls, size_t *live) {
   counter c;
   nerve_ctx *ctx = new_ctx(&c);
   CHECK(nerve_ctx_set_threads(ctx, threads) == NERVE_OK);
   nerve_rng_seed(nerve_ctx_rng(ctx), 11);
   nerve_net *net = NULL;
   CHECK(nerve_net_new(ctx, &net) == NERVE_OK);
-  const int w[4] = {784, 256, 128, 10};
   for (int i = 0; i < 3; i++) {
     add(net, lin(ctx, w[i], w[i + 1]));
     add(net, act(ctx, i < 2 ? NERVE_RELU : NERVE_SOFTMAX, 0));
@@ -1887,30 +1887,39 @@ static void mnist_run(int threads, int rows, float momentum, float *out,
   end_ctx(ctx, &c);
 }
 
+/* Two threads give one thread's floats, bit for bit, and allocate nothing
+** after the first step. */
+static void threads_case(const int w[4], int rows, float mu) {
+  size_t np = 0;
+  for (int i = 0; i < 3; i++) np += (size_t)w[i] * w[i + 1] + w[i + 1];
+  size_t n = np + (size_t)rows * (10 + 784);
+  float *p1 = calloc(n, sizeof(float)), *p2 = calloc(n, sizeof(float));
+  size_t c1 = 1, c2 = 1, l1, l2;
+  mnist_run(1, w, rows, mu, p1, &c1, &l1);
+  mnist_run(2, w, rows, mu, p2, &c2, &l2);
+  CHECK(memcmp(p1, p2, n * sizeof(float)) == 0);
+  /* no allocation after the first step, threads or not */
+  CHECK(c1 == 0 && c2 == 0);
+  /* the pool's own block is all the second thread costs */
+  CHECK(l2 >= l1 && l2 - l1 < 4096);
+  int finite = 1;
+  for (size_t i = 0; i < n; i++) finite &= isfinite(p1[i]) != 0;
+  CHECK(finite);
+  free(p1);
+  free(p2);
+}
+
 static void test_threads(void) {
   /* batches under the parallel threshold, across it, and ragged */
   const int batches[] = {1, 7, 32, 256, 300};
-  size_t np = 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10;
+  static const int small[4] = {784, 256, 128, 10};
   /* momentum, and plain SGD (its step folded into the backward pass) */
-  for (int b = 0; b < 10; b++) {
-    int rows = batches[b % 5];
-    float mu = b < 5 ? 0.9f : 0;
-    size_t n = np + (size_t)rows * (10 + 784);
-    float *p1 = calloc(n, sizeof(float)), *p2 = calloc(n, sizeof(float));
-    size_t c1 = 1, c2 = 1, l1, l2;
-    mnist_run(1, rows, mu, p1, &c1, &l1);
-    mnist_run(2, rows, mu, p2, &c2, &l2);
-    CHECK(memcmp(p1, p2, n * sizeof(float)) == 0);
-    /* no allocation after the first step, threads or not */
-    CHECK(c1 == 0 && c2 == 0);
-    /* the pool's own block is all the second thread costs */
-    CHECK(l2 >= l1 && l2 - l1 < 4096);
-    int finite = 1;
-    for (size_t i = 0; i < n; i++) finite &= isfinite(p1[i]) != 0;
-    CHECK(finite);
-    free(p1);
-    free(p2);
-  }
+  for (int b = 0; b < 10; b++)
+    threads_case(small, batches[b % 5], b < 5 ? 0.9f : 0);
+  /* a medium network, every GEMM of its wide layers packed */
+  static const int medium[4] = {784, 1024, 1024, 10};
+  threads_case(medium, 256, 0.9f);
+  threads_case(medium, 256, 0);
   /* a context switches counts freely and frees its pool */
   counter c;
   nerve_ctx *ctx = new_ctx(&c);
