@@ -223,7 +223,12 @@ NERVE_API nerve_status nerve_layer_init_with(nerve_layer *l, nerve_init init,
 /* -------------------------------------------------------------- network */
 
 /* A sequence of layers with the batch buffers of the forward and backward
-** phases. */
+** phases. Where a layer is wide enough for its GEMMs to be packed (a few
+** hundred units and a batch of tens of rows, kernels/gemm.h), the network
+** also holds packing buffers, sized once per batch shape like the rest: a
+** copy of its largest W, one of its largest batch of error terms, and
+** about half of L2 per thread; a backward pass grows the ones it needs
+** (NERVE_ENOMEM then, with nothing changed). */
 typedef struct nerve_net nerve_net;
 
 NERVE_API nerve_status nerve_net_new(nerve_ctx *ctx, nerve_net **out);
@@ -278,7 +283,8 @@ NERVE_API size_t nerve_net_buffer_epoch(const nerve_net *net);
 ** gradients. If grad_in is not NULL it receives a view of dE/dx (B x n_in,
 ** a network buffer, valid like forward's output); with NULL the first
 ** layer's input gradient is not computed. NERVE_ESTATE if no forward with
-** a batch of x's shape came before. */
+** a batch of x's shape came before, NERVE_ENOMEM if the packing buffers
+** cannot grow. */
 NERVE_API nerve_status nerve_net_backward(nerve_net *net, const nerve_mat *x,
                                           const nerve_mat *grad_out,
                                           nerve_mat *grad_in);

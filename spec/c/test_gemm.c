@@ -76,6 +76,7 @@ static nerve_kernels c_table(void) {
 #define UKR_BCAST(p) _mm256_broadcast_ss(p)
 #define UKR_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define UKR_ATTR __attribute__((target("avx2,fma")))
+#define UKR_ZEROUPPER() _mm256_zeroupper()
 #include "kernels/ukr.h"
 
 static int wide_table(nerve_kernels *t) {

@@ -11,6 +11,7 @@
 **   UKR_ZERO()  UKR_LOAD(p) (aligned)  UKR_LOADU(p)  UKR_STOREU(p, v)
 **   UKR_BCAST(p)  UKR_FMA(a, b, c) (a b + c, fused)
 **   UKR_ATTR    the function attributes (the instruction set's target)
+**   UKR_ZEROUPPER()  clears the upper halves before returning (simd.h)
 **
 ** The tile lives in 2 UKR_MR registers. Each step of p loads a row of the
 ** B panel (two vectors) and broadcasts UKR_MR elements of A, so every sum
@@ -78,6 +79,7 @@ ukr_tile(const int mr, int kc, const float *ap, const float *bp, float *c,
                               float *c, size_t ldc, int acc,            \
                               const float *bias) {                      \
     ukr_tile(r, kc, ap, bp, c, ldc, acc, bias);                         \
+    UKR_ZEROUPPER();                                                    \
   }
 UKR_FN(1) UKR_FN(2) UKR_FN(3) UKR_FN(4) UKR_FN(5) UKR_FN(6)
 #if UKR_MR > 6

@@ -200,6 +200,7 @@ static AVX2 void gemm_nn(int m, int n, int k, const float *a, int lda,
   else
     tiles(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias,
           0);
+  NERVE_ZEROUPPER();
 }
 
 /* C = A^T B onto C (acc) or onto zero (C is only written). */
@@ -211,6 +212,7 @@ static AVX2 void tn(int m, int n, int k, const float *a, int lda,
   else
     tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
           acc);
+  NERVE_ZEROUPPER();
 }
 
 static AVX2 void gemm_tn(int m, int n, int k, const float *a, int lda,
@@ -313,6 +315,7 @@ static AVX2 void gemm_nt(int m, int n, int k, const float *a, int lda,
       dots_fns[mr - 1][nr - 1](k, ai, la, b + j * lb, lb, ci + j, lc);
     }
   }
+  NERVE_ZEROUPPER();
 }
 
 /* Adds the rows in order, as the reference does: the same sums. Columns

@@ -25,6 +25,7 @@
 #define UKR_BCAST(p) _mm512_set1_ps(*(p))
 #define UKR_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define UKR_ATTR __attribute__((target("avx512f,avx2,fma")))
+#define UKR_ZEROUPPER() _mm256_zeroupper()
 #include "kernels/ukr.h"
 
 void nerve_packed_avx512(nerve_kernels *k) {
