@@ -1,6 +1,7 @@
 /*
 ** lmode.c - a network's training and evaluation modes (dropout acts only
-** while training), net:predict, and the names of the layers' parameters.
+** while training), its precision (fp32 or bf16 matrix products),
+** net:predict, and the names of the layers' parameters.
 */
 #include <string.h>
 
@@ -36,6 +37,38 @@ static int net_is_training(lua_State *L) {
   return 1;
 }
 
+/* The names of the precisions, in nerve_precision's order. */
+static const char *const precisions[] = {"fp32", "bf16", NULL};
+
+/* net:precision() -> name; net:precision(name) -> net */
+static int net_precision(lua_State *L) {
+  lnet *n = ln_checknet(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    lua_pushstring(L, precisions[nerve_net_precision(n->net)]);
+    return 1;
+  }
+  const char *name = luaL_checkstring(L, 2);
+  int p = 0;
+  while (precisions[p] && strcmp(precisions[p], name) != 0) p++;
+  if (!precisions[p])
+    return luaL_error(L, "nerve.precision: unknown precision '%s' (expected "
+                         "fp32 or bf16)", name);
+  nerve_net_set_precision(n->net, (nerve_precision)p);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* nerve.precisions() -> { fp32 = how, bf16 = how } on this CPU */
+static int l_precisions(lua_State *L) {
+  nerve_ctx *ctx = ln_ctx(L)->ctx;
+  lua_createtable(L, 0, 2);
+  for (int p = 0; precisions[p]; p++) {
+    lua_pushstring(L, nerve_precision_kernels(ctx, (nerve_precision)p));
+    lua_setfield(L, -2, precisions[p]);
+  }
+  return 1;
+}
+
 /* net:predict(x): forward in evaluation mode whatever the mode is (and
 ** leaves the mode as it was); the output is the network's buffer, like
 ** forward's. */
@@ -64,6 +97,13 @@ static const luaL_Reg net_methods[] = {{"training", net_training},
                                        {"evaluate", net_evaluate},
                                        {"is_training", net_is_training},
                                        {"predict", net_predict},
+                                       {"precision", net_precision},
                                        {NULL, NULL}};
 
-void ln_open_mode(lua_State *L) { ln_add_methods(L, LN_NET, net_methods); }
+static const luaL_Reg funcs[] = {{"precisions", l_precisions}, {NULL, NULL}};
+
+void ln_open_mode(lua_State *L) {
+  ln_add_methods(L, LN_NET, net_methods);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  luaL_setfuncs(L, funcs, 1);
+}

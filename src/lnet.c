@@ -470,6 +470,8 @@ static int net_tostring(lua_State *L) {
   lua_pushfstring(L, "\n}  %d -> %d, %I parameters", in, out,
                   (lua_Integer)nerve_net_num_params(net));
   luaL_addvalue(&b);
+  if (nerve_net_precision(net) == NERVE_BF16)
+    luaL_addstring(&b, ", bf16 matrix products");
   luaL_pushresult(&b);
   return 1;
 }

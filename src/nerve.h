@@ -265,6 +265,28 @@ NERVE_API nerve_mat nerve_net_grad(const nerve_net *net, int i);
 NERVE_API void nerve_net_set_training(nerve_net *net, int on);
 NERVE_API int nerve_net_training(const nerve_net *net);
 
+/* The arithmetic of a network's matrix products. In NERVE_BF16 every GEMM
+** of the forward and backward phases (forward, input gradient, weight
+** gradient) rounds its two input operands to bfloat16 (round to nearest
+** even; NaN stays NaN, infinities stay infinite, a float beyond bf16's
+** range becomes infinite) and sums the exact products in float32.
+** Everything else stays float32: the products' results, biases,
+** activations, losses, gradients, the optimizer's state and the parameters
+** themselves (the master weights). A new network is NERVE_FP32; clones
+** keep the precision; the model format does not store it. */
+typedef enum nerve_precision { NERVE_FP32, NERVE_BF16 } nerve_precision;
+
+/* NERVE_EARG for an unknown precision (nothing changes). */
+NERVE_API nerve_status nerve_net_set_precision(nerve_net *net,
+                                               nerve_precision p);
+NERVE_API nerve_precision nerve_net_precision(const nerve_net *net);
+/* How precision p runs on ctx's kernels: for NERVE_FP32 the table's name
+** (as nerve_ctx_isa); for NERVE_BF16 "emulated": float32 FMAs on operands
+** rounded to bf16 as the GEMM packs them (or, on the scalar table, in the
+** reference loops), as fast as float32. NULL for an unknown p. */
+NERVE_API const char *nerve_precision_kernels(const nerve_ctx *ctx,
+                                              nerve_precision p);
+
 /* Forward phase on the batch x (B x n_in, any stride). *out receives a
 ** view of the network's output buffer (B x n_out), valid until the next
 ** forward, backward or train call on net or its freeing. Every layer's

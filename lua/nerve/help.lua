@@ -45,7 +45,8 @@ local DOCS = {
   ["net:layer"] = { "net:layer(i)", "The i-th layer (#net layers); linear layers have weight, bias, grad_weight, grad_bias." },
   ["net:parameters"] = { "net:parameters()", "{W1, b1, W2, b2, ...}: matrices sharing storage with the network." },
   ["net:num_parameters"] = { "net:num_parameters()", "The count of trainable numbers." },
-  ["net:clone"] = { "net:clone()", "A deep copy." },
+  ["net:clone"] = { "net:clone()", "A deep copy (the precision too)." },
+  ["net:precision"] = { "net:precision([p]) -> p | net", "The matrix products' arithmetic, fp32 (default) or bf16: operands rounded to bfloat16, products summed in float32; weights, gradients and the rest stay float32." },
   ["net:summary"] = { "net:summary()", "A table of layers, output shapes and parameter counts (like Keras)." },
   ["net:save"] = { "net:save(path) -> true | nil, message", "Writes the model file atomically." },
   ["net:serialize"] = { "net:serialize() -> bytes", "The model file's bytes as a string." },
@@ -85,6 +86,7 @@ local DOCS = {
   -- engine
   ["nerve.seed"] = { "nerve.seed(n)", "Seeds this state's generator (initialisation, shuffling)." },
   ["nerve.isa"] = { "nerve.isa()", "The SIMD path in use: avx512, avx2, neon or scalar." },
+  ["nerve.precisions"] = { "nerve.precisions() -> {fp32 = how, bf16 = how}", "How each precision runs on this CPU: fp32 on the SIMD path, bf16 amx, avx512_bf16 or emulated." },
   ["nerve.set_isa"] = { "nerve.set_isa(name)", "Forces a SIMD path (NERVE_ISA does the same at load)." },
   ["nerve.threads"] = { "nerve.threads([n])", "Gets or sets the worker threads for large batches." },
   ["nerve.help"] = { "nerve.help([fn | name | object])", "This help: the index, one entry, or an object's methods." },

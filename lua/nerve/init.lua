@@ -14,6 +14,7 @@ local nerve = {
   seed = core.seed,
   isa = core.isa,
   set_isa = core.set_isa,
+  precisions = core.precisions,
   threads = core.threads,
   load = core.load,
   deserialize = core.deserialize,

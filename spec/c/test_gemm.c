@@ -140,15 +140,21 @@ static void unmake(operands *o) {
   free(o->a), free(o->b), free(o->c), free(o->bias);
 }
 
-/* What every path must give: each element's chain of fmaf. */
+/* An operand as the GEMM takes it: rounded to bf16 in a bf16 job. */
+static float operand(const nerve_gemm *g, float x) {
+  return g->bf16 ? nerve_bf16(x) : x;
+}
+
+/* What every path must give: each element's chain of fmaf (in bf16, on
+** the rounded operands, B's scaled after rounding). */
 static void chain(const nerve_gemm *g) {
   for (int i = 0; i < g->m; i++)
     for (int j = 0; j < g->n; j++) {
       float *cij = g->c + i * g->ldc + j;
       float s = g->acc ? *cij : g->bias ? g->bias[j] : 0.0f;
       for (int p = 0; p < g->k; p++)
-        s = fmaf(g->a[i * g->ars + p * g->acs],
-                 g->scale * g->b[p * g->brs + j * g->bcs], s);
+        s = fmaf(operand(g, g->a[i * g->ars + p * g->acs]),
+                 g->scale * operand(g, g->b[p * g->brs + j * g->bcs]), s);
       *cij = s;
     }
 }
@@ -199,32 +205,55 @@ static int chains_unpacked(const nerve_kernels *t) {
   return t->gemm_nn != nerve_kernels_get("scalar")->gemm_nn;
 }
 
-/* One shape and kind on table t: the packed path (with two cuts of the
-** rows), and the unpacked slots where they are chains too (not nt). */
-static int gemm_case(const nerve_kernels *t, int kind, int m, int n, int k,
-                     int pad) {
+/* One shape and kind on table t, in float32 or bf16: the packed path
+** (with two cuts of the rows), and the unpacked slots where they are
+** chains too (not nt; in bf16 every kind, the reference loops). */
+static int gemm_case_in(const nerve_kernels *t, int kind, int m, int n, int k,
+                        int pad, int bf16) {
   operands o = make(kind, m, n, k, pad), orig = o;
   orig.a = dup(o.a, o.la), orig.b = dup(o.b, o.lb), orig.c = dup(o.c, o.lc);
   nerve_gemm g = job(kind, m, n, k, &o);
+  g.bf16 = bf16;
   g.c = dup(o.c, o.lc);
   chain(&g);
   float *want = g.c;
   int ok = 1;
   for (int cut = 0; cut < 2 && ok; cut++) {
     memcpy(o.c, orig.c, o.lc * sizeof(float));
-    run_packed(t, job(kind, m, n, k, &o), cut ? m / 2 : 0);
+    g = job(kind, m, n, k, &o);
+    g.bf16 = bf16;
+    run_packed(t, g, cut ? m / 2 : 0);
     ok = compare(t, cut ? "packed, cut" : "packed", kind, m, n, k, &o,
                  &orig, want);
   }
-  if (ok && kind != NT && chains_unpacked(t)) {
+  if (ok && (bf16 || (kind != NT && chains_unpacked(t)))) {
     memcpy(o.c, orig.c, o.lc * sizeof(float));
     g = job(kind, m, n, k, &o);
+    g.bf16 = bf16;
     nerve_gemm_rows(t, &g, 0, m, NULL); /* bp NULL: the slots */
     ok = compare(t, "unpacked", kind, m, n, k, &o, &orig, want);
   }
   free(want), free(orig.a), free(orig.b), free(orig.c);
   unmake(&o);
   return ok;
+}
+
+static int gemm_case(const nerve_kernels *t, int kind, int m, int n, int k,
+                     int pad) {
+  return gemm_case_in(t, kind, m, n, k, pad, 0);
+}
+
+/* bf16 jobs: odd shapes, strides, block edges, k = 1. */
+static void test_bf16(const nerve_kernels *t) {
+  static const int dims[] = {1, 3, 17, 65};
+  for (int kind = 0; kind < NKINDS; kind++) {
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 4; j++)
+        for (int l = 0; l < 4; l++)
+          CHECK(gemm_case_in(t, kind, dims[i], dims[j], dims[l], i % 2, 1));
+    CHECK(gemm_case_in(t, kind, t->mc + 1, t->nr + 3, t->kc + 1, 1, 1));
+    CHECK(gemm_case_in(t, kind, 7, 3 * t->nr + 1, 1, 0, 1));
+  }
 }
 
 static void test_shapes(const nerve_kernels *t) {
@@ -334,12 +363,14 @@ static void test_packing(const nerve_kernels *t) {
       float *b1 = aligned(nb), *b2 = aligned(nb);
       for (size_t i = 0; i < na; i++) a1[i] = a2[i] = GUARD;
       for (size_t i = 0; i < nb; i++) b1[i] = b2[i] = GUARD;
-      t->pack_a(rows, cols, x, rs, cs, a1, mr, 1.0f);
-      nerve_pack_a_c(rows, cols, x, rs, cs, a2, mr, 1.0f);
-      t->pack_b(rows, cols, x, rs, cs, b1, nr, 0.5f);
-      nerve_pack_b_c(rows, cols, x, rs, cs, b2, nr, 0.5f);
-      CHECK(memcmp(a1, a2, na * sizeof(float)) == 0);
-      CHECK(memcmp(b1, b2, nb * sizeof(float)) == 0);
+      for (int bf = 0; bf < 2; bf++) {
+        t->pack_a(rows, cols, x, rs, cs, a1, mr, 1.0f, bf);
+        nerve_pack_a_c(rows, cols, x, rs, cs, a2, mr, 1.0f, bf);
+        t->pack_b(rows, cols, x, rs, cs, b1, nr, 0.5f, bf);
+        nerve_pack_b_c(rows, cols, x, rs, cs, b2, nr, 0.5f, bf);
+        CHECK(memcmp(a1, a2, na * sizeof(float)) == 0);
+        CHECK(memcmp(b1, b2, nb * sizeof(float)) == 0);
+      }
       free(x), free(a1), free(a2), free(b1), free(b2);
     }
 }
@@ -349,22 +380,101 @@ static void test_layout(void) {
   float x[3 * 4] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}; /* 3 x 4 */
   float a[2 * 4 * 2], b[3 * 3 * 2];
   for (int i = 0; i < 16; i++) a[i] = GUARD;
-  nerve_pack_a_c(3, 4, x, 4, 1, a, 2, 1.0f); /* panels of 2 rows */
+  nerve_pack_a_c(3, 4, x, 4, 1, a, 2, 1.0f, 0); /* panels of 2 rows */
   static const float wa[16] = {1, 5, 2, 6, 3, 7, 4, 8, 9, 0, 10, 0, 11, 0,
                                12, 0};
   int ok = 1;
   for (int i = 0; i < 16; i++)
     ok &= (i >= 8 && i % 2) ? same_bits(a[i], GUARD) : a[i] == wa[i];
   CHECK(ok);
-  nerve_pack_b_c(3, 4, x, 4, 1, b, 3, 2.0f); /* panels of 3 columns */
+  nerve_pack_b_c(3, 4, x, 4, 1, b, 3, 2.0f, 0); /* panels of 3 columns */
   static const float wb[18] = {2,  4,  6,  10, 12, 14, 18, 20, 22,
                                8,  0,  0,  16, 0,  0,  24, 0,  0};
   CHECK(memcmp(b, wb, sizeof b) == 0);
 }
 
+static float from_bits(uint32_t u) {
+  float x;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+static uint32_t bits_of(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  return u;
+}
+
+/* Bit patterns and what nerve_bf16 makes of them. */
+static const uint32_t ROUND[][2] = {
+    {0x3f800000u, 0x3f800000u}, /* 1 */
+    {0x3f808000u, 0x3f800000u}, /* a tie: to the even 1 */
+    {0x3f818000u, 0x3f820000u}, /* a tie: to the even 1 + 2^-6 */
+    {0x3f808001u, 0x3f810000u}, /* past the tie: up */
+    {0xbf807fffu, 0xbf800000u}, /* below the tie: down, sign kept */
+    {0x7f7fffffu, 0x7f800000u}, /* past bf16's largest: infinite */
+    {0x7f7f0000u, 0x7f7f0000u}, /* bf16's largest itself */
+    {0x7f800000u, 0x7f800000u}, /* +inf */
+    {0xff800000u, 0xff800000u}, /* -inf */
+    {0x00008000u, 0x00000000u}, /* subnormal tie: to even 0 */
+    {0x00018000u, 0x00020000u}, /* subnormal tie: to even */
+    {0x80008000u, 0x80000000u}, /* to -0 */
+    {0x00000001u, 0x00000000u}, /* the smallest subnormal */
+    {0x80000000u, 0x80000000u}, /* -0 */
+};
+
+static int is_nan_bits(uint32_t u) { return (u & 0x7fffffffu) > 0x7f800000u; }
+
+static void test_rounding(void) {
+  int ok = 1;
+  for (size_t i = 0; i < sizeof ROUND / sizeof *ROUND; i++)
+    ok &= bits_of(nerve_bf16(from_bits(ROUND[i][0]))) == ROUND[i][1];
+  CHECK(ok);
+  /* NaN stays NaN, signalling ones too (their payload may be below bf16's
+  ** bits), with its sign */
+  static const uint32_t nans[] = {0x7fc00000u, 0x7f800001u, 0xff800001u,
+                                  0x7fffffffu};
+  for (int i = 0; i < 4; i++) {
+    uint32_t r = bits_of(nerve_bf16(from_bits(nans[i])));
+    CHECK(is_nan_bits(r) && (r & 0xffffu) == 0 && (r >> 31) == (nans[i] >> 31));
+  }
+  /* the result is a bf16, and within half its spacing of x */
+  int close = 1;
+  for (int i = 0; i < 100000; i++) {
+    float x = from_bits(rnd());
+    if (isnan(x) || isinf(x) || fabsf(x) > 3e38f) continue;
+    float r = nerve_bf16(x);
+    uint32_t u = bits_of(r);
+    double ulp = ldexp(1.0, (int)((bits_of(fabsf(x)) >> 23) & 255) - 134);
+    if ((bits_of(fabsf(x)) >> 23) == 0) ulp = ldexp(1.0, -133);
+    close &= (u & 0xffffu) == 0 && fabs((double)r - x) <= ulp / 2 * 1.0000001;
+  }
+  CHECK(close);
+}
+
+/* A table's packing rounds lane by lane as nerve_bf16 does: special
+** values and random bit patterns, in every lane position. */
+static void test_rounding_packed(const nerve_kernels *t) {
+  enum { N = 256 };
+  float x[N], *b = aligned((size_t)N + 64);
+  size_t nround = sizeof ROUND / sizeof *ROUND;
+  for (int i = 0; i < N; i++)
+    x[i] = from_bits(i < (int)(3 * nround) ? ROUND[i % nround][0]
+                     : i % 7 == 0        ? 0x7f800001u + (uint32_t)i
+                                         : rnd());
+  t->pack_b(1, N, x, N, 1, b, t->nr, 1.0f, 1);
+  int ok = 1;
+  for (int i = 0; i < N; i++) {
+    uint32_t want = bits_of(nerve_bf16(x[i])), got = bits_of(b[i]);
+    ok &= is_nan_bits(want) ? is_nan_bits(got) : got == want;
+  }
+  CHECK(ok);
+  free(b);
+}
+
 /* Tables without a packed path run every job on their slots. */
 static void test_unpacked_table(const nerve_kernels *ref) {
-  CHECK(ref->mr == 0 && !nerve_gemm_packed(ref, NERVE_GEMM_NN, 512, 512, 512));
+  CHECK(ref->mr == 0 && !nerve_gemm_packed(ref, NERVE_GEMM_NN, 512, 512, 512, 1));
   CHECK(nerve_gemm_bsize(ref, 100, 100) == 0 && nerve_gemm_asize(ref) == 0);
   size_t la, lb, lc;
   float *a = view(20, 30, 30, 0, &la), *b = view(30, 40, 40, 0, &lb);
@@ -386,13 +496,17 @@ static void test_table(const nerve_kernels *t) {
   for (int r = 0; r < t->mr; r++) CHECK(t->ukr[r] != NULL);
   CHECK(t->pack_a && t->pack_b);
   /* where packing pays is a matter of shape only */
-  CHECK(nerve_gemm_packed(t, NERVE_GEMM_NN, 256, 1024, 784));
-  CHECK(!nerve_gemm_packed(t, NERVE_GEMM_NN, 1, 1024, 784));
-  CHECK(!nerve_gemm_packed(t, NERVE_GEMM_TN, 1024, 10, 256));
+  CHECK(nerve_gemm_packed(t, NERVE_GEMM_NN, 256, 1024, 784, 0));
+  CHECK(!nerve_gemm_packed(t, NERVE_GEMM_NN, 1, 1024, 784, 0));
+  CHECK(!nerve_gemm_packed(t, NERVE_GEMM_TN, 1024, 10, 256, 0));
+  /* bf16 rounds as it packs: every shape packs */
+  CHECK(nerve_gemm_packed(t, NERVE_GEMM_NT, 1, 3, 2, 1));
   test_shapes(t);
   test_block_edges(t);
   test_scale(t);
   test_packing(t);
+  test_rounding_packed(t);
+  test_bf16(t);
 }
 
 int main(void) {
@@ -400,6 +514,7 @@ int main(void) {
   const nerve_kernels *ref = nerve_kernels_get("scalar");
   nerve_kernels plain = c_table();
   test_layout();
+  test_rounding();
   test_unpacked_table(ref);
   test_table(&plain);
   nerve_kernels wide;

@@ -15,6 +15,7 @@
 ** mc rows (the packed A block stays in L2), nr columns (the B micro-panel
 ** stays in L1), mr rows: the micro-kernel.
 */
+#include <math.h>
 #include <string.h>
 
 #include "kernels/gemm.h"
@@ -38,14 +39,14 @@ nerve_gemm nerve_gemm_nn(int m, int n, int k, const float *a, int lda,
                          const float *b, int ldb, float *c, int ldc,
                          const float *bias) {
   nerve_gemm g = {NERVE_GEMM_NN, m, n, k, a, (size_t)lda, 1, b,
-                  (size_t)ldb, 1, c, (size_t)ldc, bias, 0, 1.0f, NULL};
+                  (size_t)ldb, 1, c, (size_t)ldc, bias, 0, 1.0f, NULL, 0};
   return g;
 }
 
 nerve_gemm nerve_gemm_nt(int m, int n, int k, const float *a, int lda,
                          const float *b, int ldb, float *c, int ldc) {
   nerve_gemm g = {NERVE_GEMM_NT, m, n, k, a, (size_t)lda, 1, b, 1,
-                  (size_t)ldb, c, (size_t)ldc, NULL, 0, 1.0f, NULL};
+                  (size_t)ldb, c, (size_t)ldc, NULL, 0, 1.0f, NULL, 0};
   return g;
 }
 
@@ -53,13 +54,13 @@ nerve_gemm nerve_gemm_tn(int m, int n, int k, const float *a, int lda,
                          const float *b, int ldb, float *c, int ldc,
                          int acc) {
   nerve_gemm g = {NERVE_GEMM_TN, m, n, k, a, 1, (size_t)lda, b,
-                  (size_t)ldb, 1, c, (size_t)ldc, NULL, acc, 1.0f, NULL};
+                  (size_t)ldb, 1, c, (size_t)ldc, NULL, acc, 1.0f, NULL, 0};
   return g;
 }
 
 int nerve_gemm_packed(const nerve_kernels *t, nerve_gemm_shape shape, int m,
-                      int n, int k) {
-  return t->mr > 0 && m > 0 && k > 0 && pays(shape, m, n, k);
+                      int n, int k, int bf16) {
+  return t->mr > 0 && m > 0 && k > 0 && (bf16 || pays(shape, m, n, k));
 }
 
 static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
@@ -72,25 +73,32 @@ size_t nerve_gemm_asize(const nerve_kernels *t) {
   return t->mr ? (size_t)t->mc * (size_t)t->kc : 0;
 }
 
+/* What a packing routine stores for x. */
+static float packed(float x, float scale, int bf16) {
+  return scale * (bf16 ? nerve_bf16(x) : x);
+}
+
 void nerve_pack_a_c(int rows, int cols, const float *x, size_t rs, size_t cs,
-                    float *dst, int w, float scale) {
+                    float *dst, int w, float scale, int bf16) {
   for (int i = 0; i < rows; i += w, dst += (size_t)cols * w) {
     int h = rows - i < w ? rows - i : w;
     const float *xi = x + (size_t)i * rs;
     for (int p = 0; p < cols; p++)
       for (int r = 0; r < h; r++)
-        dst[(size_t)p * w + r] = scale * xi[(size_t)r * rs + (size_t)p * cs];
+        dst[(size_t)p * w + r] =
+            packed(xi[(size_t)r * rs + (size_t)p * cs], scale, bf16);
   }
 }
 
 void nerve_pack_b_c(int rows, int cols, const float *x, size_t rs, size_t cs,
-                    float *dst, int w, float scale) {
+                    float *dst, int w, float scale, int bf16) {
   for (int j = 0; j < cols; j += w, dst += (size_t)rows * w) {
     int h = cols - j < w ? cols - j : w;
     const float *xj = x + (size_t)j * cs;
     for (int p = 0; p < rows; p++) {
       float *d = dst + (size_t)p * w;
-      for (int u = 0; u < h; u++) d[u] = scale * xj[(size_t)p * rs + u * cs];
+      for (int u = 0; u < h; u++)
+        d[u] = packed(xj[(size_t)p * rs + u * cs], scale, bf16);
       for (int u = h; u < w; u++) d[u] = 0.0f;
     }
   }
@@ -112,7 +120,7 @@ void nerve_gemm_pack(const nerve_kernels *t, const nerve_gemm *g, int part,
     int kc = g->k - p0 < t->kc ? g->k - p0 : t->kc;
     t->pack_b(kc, cols, g->b + (size_t)p0 * g->brs + (size_t)j0 * g->bcs,
               g->brs, g->bcs, g->bp + (size_t)p0 * np + (size_t)t0 * nr * kc,
-              nr, g->scale);
+              nr, g->scale, g->bf16);
   }
 }
 
@@ -144,9 +152,29 @@ static void edge_tile(const nerve_kernels *t, int mr, int nr, int kc,
     memcpy(c + (size_t)r * ldc, tile + (size_t)r * w, nr * sizeof(float));
 }
 
+/* bf16 rows without packing: the reference loops, each element its chain
+** of FMAs on rounded operands in order of p (their products are exact, so
+** these are the packed path's floats). */
+static void bf16_rows(const nerve_gemm *g, int r0, int r1) {
+  for (int i = r0; i < r1; i++)
+    for (int j = 0; j < g->n; j++) {
+      float *cij = g->c + (size_t)i * g->ldc + j;
+      float s = g->acc ? *cij : g->bias ? g->bias[j] : 0.0f;
+      for (int p = 0; p < g->k; p++)
+        s = fmaf(nerve_bf16(g->a[(size_t)i * g->ars + (size_t)p * g->acs]),
+                 nerve_bf16(g->b[(size_t)p * g->brs + (size_t)j * g->bcs]),
+                 s);
+      *cij = s;
+    }
+}
+
 /* Rows of C without a packed path, or where it does not pay. */
 static void unpacked_rows(const nerve_kernels *t, const nerve_gemm *g,
                           int r0, int r1) {
+  if (g->bf16) {
+    bf16_rows(g, r0, r1);
+    return;
+  }
   int m = r1 - r0;
   float *c = g->c + (size_t)r0 * g->ldc;
   int ldc = (int)g->ldc;
@@ -183,7 +211,7 @@ static void block(const nerve_kernels *t, const nerve_gemm *g, int r0, int r1,
   for (int i0 = r0; i0 < r1; i0 += step) {
     int mc = r1 - i0 < step ? r1 - i0 : step;
     t->pack_a(mc, kc, g->a + (size_t)i0 * g->ars + (size_t)p0 * g->acs,
-              g->ars, g->acs, ap, MR, 1.0f);
+              g->ars, g->acs, ap, MR, 1.0f, g->bf16);
     for (int jr = 0; jr < nc; jr += NR) {
       int nr = nc - jr < NR ? nc - jr : NR;
       const float *bp = bblk + (size_t)jr * kc;
@@ -235,7 +263,7 @@ void nerve_gemm_colsum(const nerve_kernels *t, const nerve_gemm *g,
 
 void nerve_gemm_run(const nerve_kernels *t, nerve_gemm *g, float *ws) {
   g->bp = NULL;
-  if (nerve_gemm_packed(t, g->shape, g->m, g->n, g->k)) {
+  if (nerve_gemm_packed(t, g->shape, g->m, g->n, g->k, g->bf16)) {
     g->bp = ws;
     nerve_gemm_pack(t, g, 0, 1);
     ws += nerve_gemm_bsize(t, g->n, g->k);

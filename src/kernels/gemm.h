@@ -25,6 +25,8 @@
 #define NERVE_GEMM_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "kernels/kernels.h"
 
@@ -50,7 +52,22 @@ typedef struct nerve_gemm {
                ** into the weight gradient: -lr); packed path only */
   float *bp;   /* the packed op(B) (nerve_gemm_bsize floats, 64-byte
                ** aligned), or NULL: the unpacked slots */
+  int bf16;    /* both operands rounded to bfloat16 (nerve_bf16), the
+               ** exact products summed in float32 */
 } nerve_gemm;
+
+/* x rounded to bfloat16, to nearest even, as a float (the low 16 bits
+** zero): NaN stays NaN (quiet), infinities stay, a float past bf16's
+** largest finite value becomes infinite. */
+static inline float nerve_bf16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) u |= 0x00400000u;
+  else u += 0x7fffu + ((u >> 16) & 1u);
+  u &= 0xffff0000u;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
 
 /* C = A B + bias (A m x k, B k x n, row-major with leading dimensions). */
 nerve_gemm nerve_gemm_nn(int m, int n, int k, const float *a, int lda,
@@ -63,11 +80,13 @@ nerve_gemm nerve_gemm_nt(int m, int n, int k, const float *a, int lda,
 nerve_gemm nerve_gemm_tn(int m, int n, int k, const float *a, int lda,
                          const float *b, int ldb, float *c, int ldc, int acc);
 
-/* 1 when a job of this shape pays for packing on table t: the engine
+/* 1 when a job of this shape pays for packing on table t, or is bf16 and
+** t can pack (its operands are rounded as they are packed): the engine
 ** then sizes the buffers and sets bp. A job whose bp is NULL runs on the
-** unpacked slots, whatever its shape. */
+** unpacked slots (a bf16 one on the reference loops), whatever its
+** shape. */
 int nerve_gemm_packed(const nerve_kernels *t, nerve_gemm_shape shape, int m,
-                      int n, int k);
+                      int n, int k, int bf16);
 /* Floats of packed op(B) for n columns over depth k (0 without a packed
 ** path), and of one buffer for blocks of packed A. */
 size_t nerve_gemm_bsize(const nerve_kernels *t, int n, int k);
@@ -91,8 +110,8 @@ void nerve_gemm_run(const nerve_kernels *t, nerve_gemm *g, float *ws);
 
 /* The plain C packing routines (any table may keep them). */
 void nerve_pack_a_c(int rows, int cols, const float *x, size_t rs, size_t cs,
-                    float *dst, int w, float scale);
+                    float *dst, int w, float scale, int bf16);
 void nerve_pack_b_c(int rows, int cols, const float *x, size_t rs, size_t cs,
-                    float *dst, int w, float scale);
+                    float *dst, int w, float scale, int bf16);
 
 #endif

@@ -24,10 +24,11 @@ typedef void nerve_ukr(int kc, const float *ap, const float *bp, float *c,
 /* Packs op(X) (rows x cols, op(X)(i, p) = x[i rs + p cs]) into micro-panels
 ** for the driver: pack_a lays rows in panels of w (the table's mr; a last
 ** partial panel keeps the stride w, its missing rows unwritten), pack_b
-** lays columns in panels of w (nr; the last one zero-padded) and
-** multiplies by scale (1: a copy). See gemm.c for the layouts. */
+** lays columns in panels of w (nr; the last one zero-padded). Each value
+** is rounded to bfloat16 first when bf16 (gemm.h's nerve_bf16), then
+** multiplied by scale (1: a copy). See gemm.c for the layouts. */
 typedef void nerve_pack(int rows, int cols, const float *x, size_t rs,
-                        size_t cs, float *dst, int w, float scale);
+                        size_t cs, float *dst, int w, float scale, int bf16);
 
 typedef struct nerve_kernels {
   const char *name; /* "scalar", "avx2", "avx512", "neon" */

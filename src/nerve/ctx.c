@@ -93,6 +93,14 @@ nerve_rng *nerve_ctx_rng(nerve_ctx *ctx) { return &ctx->rng; }
 
 const char *nerve_ctx_isa(const nerve_ctx *ctx) { return ctx->k->name; }
 
+const char *nerve_precision_kernels(const nerve_ctx *ctx, nerve_precision p) {
+  switch (p) {
+  case NERVE_FP32: return ctx->k->name;
+  case NERVE_BF16: return "emulated";
+  }
+  return NULL;
+}
+
 nerve_status nerve_ctx_set_isa(nerve_ctx *ctx, const char *name) {
   const nerve_kernels *k = nerve_kernels_get(name);
   if (!k) return NERVE_EARG;

@@ -64,6 +64,7 @@ struct nerve_net {
   int rows, cols;   /* shape of the last forward's batch; rows 0: none */
   size_t epoch;     /* bumped whenever a batch buffer moves */
   int eval;         /* evaluation mode (dropout off); 0: training */
+  nerve_precision precision; /* of the GEMMs */
 };
 
 /* A linear layer with zero parameters, without drawing from the rng. */

@@ -183,8 +183,19 @@ nerve_status nerve_net_clone(const nerve_net *net, nerve_net **out) {
     nerve_net_free(c);
     return s;
   }
+  c->precision = net->precision;
   *out = c;
   return NERVE_OK;
+}
+
+nerve_status nerve_net_set_precision(nerve_net *net, nerve_precision p) {
+  if (p != NERVE_FP32 && p != NERVE_BF16) return NERVE_EARG;
+  net->precision = p;
+  return NERVE_OK;
+}
+
+nerve_precision nerve_net_precision(const nerve_net *net) {
+  return net->precision;
 }
 
 nerve_status nerve_net_copy_params(nerve_net *dst, const nerve_net *src) {

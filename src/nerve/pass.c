@@ -63,19 +63,19 @@ static nerve_buf *buf_at(nerve_net *net, int i) {
 static void pack_sizes(const nerve_net *net, int rows, int back,
                        size_t sz[3]) {
   const nerve_kernels *k = net->ctx->k;
-  int any = 0;
+  int any = 0, bf = net->precision == NERVE_BF16;
   sz[0] = sz[1] = sz[2] = 0;
   for (int i = 0; i < net->n; i++) {
     const nerve_layer *l = net->s[i].l;
     if (l->kind != NERVE_LINEAR) continue;
     int ni = l->n_in, no = l->n_out;
-    size_t fw = nerve_gemm_packed(k, NERVE_GEMM_NN, rows, no, ni)
+    size_t fw = nerve_gemm_packed(k, NERVE_GEMM_NN, rows, no, ni, bf)
                     ? nerve_gemm_bsize(k, no, ni)
                     : 0;
-    size_t iw = back && nerve_gemm_packed(k, NERVE_GEMM_NT, rows, ni, no)
+    size_t iw = back && nerve_gemm_packed(k, NERVE_GEMM_NT, rows, ni, no, bf)
                     ? nerve_gemm_bsize(k, ni, no)
                     : 0;
-    size_t wd = back && nerve_gemm_packed(k, NERVE_GEMM_TN, ni, no, rows)
+    size_t wd = back && nerve_gemm_packed(k, NERVE_GEMM_TN, ni, no, rows, bf)
                     ? nerve_gemm_bsize(k, no, rows)
                     : 0;
     sz[0] = fw > sz[0] ? fw : sz[0];
@@ -86,13 +86,15 @@ static void pack_sizes(const nerve_net *net, int rows, int back,
   if (any) sz[2] = NERVE_PARTS * nerve_gemm_asize(k);
 }
 
-/* Sets up g's packed path into buffer b when its shape pays and the
-** buffers are big enough (a table switched since they were sized packs
-** nothing); 1 when it does. */
+/* Gives g the network's precision, and sets up its packed path into
+** buffer b when its shape pays (or it is bf16) and the buffers are big
+** enough (a table switched since they were sized packs nothing); 1 when
+** it does. */
 static int use_packed(const nerve_net *net, nerve_gemm *g, const nerve_buf *b) {
   const nerve_kernels *k = net->ctx->k;
   g->bp = NULL;
-  if (!nerve_gemm_packed(k, g->shape, g->m, g->n, g->k) ||
+  g->bf16 = net->precision == NERVE_BF16;
+  if (!nerve_gemm_packed(k, g->shape, g->m, g->n, g->k, g->bf16) ||
       nerve_gemm_bsize(k, g->n, g->k) > b->cap ||
       NERVE_PARTS * nerve_gemm_asize(k) > net->pk[2].cap)
     return 0;
@@ -369,8 +371,9 @@ static void wgrad_part(void *u, int p) {
                   cut(ni, p + 1, j->parts), a_buf(j->net, p));
   if (p != 0) return;
   if (j->set) memset(j->gb, 0, (size_t)no * sizeof(float));
-  /* from the packed d when there is one: it may be scaled (back_fused) */
-  if (j->wg.bp) nerve_gemm_colsum(j->k, &j->wg, j->gb);
+  /* from the packed d when there is one: it may be scaled (back_fused);
+  ** in bf16 it is rounded, and the bias keeps float32's sums */
+  if (j->wg.bp && !j->wg.bf16) nerve_gemm_colsum(j->k, &j->wg, j->gb);
   else j->k->colsum(j->rows, no, j->d, no, j->gb);
 }
 
@@ -405,14 +408,16 @@ static void run_bwd(nerve_ctx *ctx, bwd_job *j) {
 ** -lr, W += in^T d is W -= lr dE/dW, with no gradient buffer written,
 ** zeroed or read back. dE/dx needs the old W. When both GEMMs are packed
 ** that is the packed W^T, and the scale is applied as d is packed: one
-** step. Otherwise dE/dx runs first, whole, then d is scaled in place. */
+** step. Otherwise (and in bf16, whose rounded d must not reach the bias)
+** dE/dx runs first, whole, then d is scaled in place. */
 static void back_fused(nerve_ctx *ctx, bwd_job *j, float lr) {
   nerve_gemm wg = j->wg;
   wg.c = j->l->w;
   wg.acc = 1;
   j->gb = j->l->b;
   j->set = 0;
-  if (use_packed(j->net, &wg, &j->net->pk[1]) && (!j->ig.m || j->ig.bp)) {
+  if (use_packed(j->net, &wg, &j->net->pk[1]) && !wg.bf16 &&
+      (!j->ig.m || j->ig.bp)) {
     wg.scale = -lr;
     j->wg = wg;
     run_bwd(ctx, j);

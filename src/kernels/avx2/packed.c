@@ -51,12 +51,45 @@ INL void transpose8(__m256 *r) {
   r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
+/* What packing does to each value: bf16 rounding (nerve_bf16's, lane by
+** lane), then the scale. */
+typedef struct xform {
+  __m256 s;
+  float scale;
+  int bf16;
+} xform;
+
+INL xform xform_of(float scale, int bf16) {
+  xform t = {_mm256_set1_ps(scale), scale, bf16};
+  return t;
+}
+
+INL __m256 bf16v(__m256 v) {
+  __m256i u = _mm256_castps_si256(v);
+  __m256i mag = _mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff));
+  __m256i nan = _mm256_cmpgt_epi32(mag, _mm256_set1_epi32(0x7f800000));
+  __m256i odd = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+  __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff)));
+  r = _mm256_blendv_epi8(r, _mm256_or_si256(u, _mm256_set1_epi32(0x00400000)),
+                         nan);
+  return _mm256_castsi256_ps(
+      _mm256_and_si256(r, _mm256_set1_epi32((int)0xffff0000u)));
+}
+
+INL __m256 apply(const xform *t, __m256 v) {
+  return _mm256_mul_ps(t->s, t->bf16 ? bf16v(v) : v);
+}
+
+static inline float apply1(const xform *t, float x) {
+  return t->scale * (t->bf16 ? nerve_bf16(x) : x);
+}
+
 /* Every panel where a row of op(B) is contiguous (forward: B = W), row by
 ** row so that each row of B is read once, start to end (panel by panel,
 ** W's rows would be read a cache line at a time, a row apart): whole
 ** vectors, the last panel's tail masked, then zeros. */
 INL void panels_rows(int rows, int cols, int w, const float *x, size_t rs,
-                     float *dst, __m256 s) {
+                     float *dst, const xform *t) {
   size_t pstride = (size_t)rows * w; /* one panel */
   __m256i tail = nerve_mask8((size_t)(cols % 8));
   for (int p = 0; p < rows; p++) {
@@ -68,7 +101,7 @@ INL void panels_rows(int rows, int cols, int w, const float *x, size_t rs,
         __m256 v = left >= 8  ? _mm256_loadu_ps(xp + j + u)
                    : left > 0 ? _mm256_maskload_ps(xp + j + u, tail)
                               : _mm256_setzero_ps();
-        _mm256_store_ps(d + u, _mm256_mul_ps(s, v));
+        _mm256_store_ps(d + u, apply(t, v));
       }
   }
 }
@@ -77,8 +110,7 @@ INL void panels_rows(int rows, int cols, int w, const float *x, size_t rs,
 ** W^T, a column is a row of W): 8 columns by 8 rows at a time,
 ** transposed in registers; missing columns are zeros. */
 INL void panel_cols(int rows, int h, int w, const float *x, size_t cs,
-                    float *dst, float scale) {
-  __m256 s = _mm256_set1_ps(scale);
+                    float *dst, const xform *t) {
   for (int u = 0; u < w; u += 8) {
     int hc = h - u < 0 ? 0 : h - u < 8 ? h - u : 8;
     const float *xu = x + (size_t)u * cs;
@@ -90,30 +122,31 @@ INL void panel_cols(int rows, int h, int w, const float *x, size_t cs,
                       : _mm256_setzero_ps();
       transpose8(r);
       for (int q = 0; q < 8; q++)
-        _mm256_store_ps(dst + (size_t)(p + q) * w + u, _mm256_mul_ps(s, r[q]));
+        _mm256_store_ps(dst + (size_t)(p + q) * w + u, apply(t, r[q]));
     }
     for (; p < rows; p++)
       for (int c = 0; c < 8; c++)
         dst[(size_t)p * w + u + c] =
-            c < hc ? scale * xu[(size_t)c * cs + p] : 0.0f;
+            c < hc ? apply1(t, xu[(size_t)c * cs + p]) : 0.0f;
   }
 }
 
 /* nerve_pack_b_c's layout, with vectors where op(B)'s rows or columns are
 ** contiguous (every shape of training). */
 static AVX2 void pack_b(int rows, int cols, const float *x, size_t rs,
-                        size_t cs, float *dst, int w, float scale) {
+                        size_t cs, float *dst, int w, float scale, int bf16) {
   if (w % 8 || (cs != 1 && rs != 1)) {
-    nerve_pack_b_c(rows, cols, x, rs, cs, dst, w, scale);
+    nerve_pack_b_c(rows, cols, x, rs, cs, dst, w, scale, bf16);
     return;
   }
+  xform t = xform_of(scale, bf16);
   if (cs == 1) {
-    panels_rows(rows, cols, w, x, rs, dst, _mm256_set1_ps(scale));
+    panels_rows(rows, cols, w, x, rs, dst, &t);
     return;
   }
   for (int j = 0; j < cols; j += w, dst += (size_t)rows * w) {
     int h = cols - j < w ? cols - j : w;
-    panel_cols(rows, h, w, x + (size_t)j * cs, cs, dst, scale);
+    panel_cols(rows, h, w, x + (size_t)j * cs, cs, dst, &t);
   }
 }
 
@@ -121,8 +154,7 @@ static AVX2 void pack_b(int rows, int cols, const float *x, size_t rs,
 ** and input gradient: A = X or D): 8 rows by 8 steps of p at a time,
 ** transposed in registers; rows past h are neither read nor written. */
 INL void panel_a_rows(int h, int cols, int w, const float *x, size_t rs,
-                      float *dst, float scale) {
-  __m256 s = _mm256_set1_ps(scale);
+                      float *dst, const xform *t) {
   for (int g = 0; g < h; g += 8) {
     int hr = h - g < 8 ? h - g : 8; /* rows of this group */
     const float *xg = x + (size_t)g * rs;
@@ -134,7 +166,7 @@ INL void panel_a_rows(int h, int cols, int w, const float *x, size_t rs,
                       : _mm256_setzero_ps();
       transpose8(r);
       for (int q = 0; q < 8; q++) {
-        __m256 v = _mm256_mul_ps(s, r[q]);
+        __m256 v = apply(t, r[q]);
         float *d = dst + (size_t)(p + q) * w + g;
         if (hr == 8) _mm256_storeu_ps(d, v);
         else nerve_store8(d, v, (size_t)hr);
@@ -142,7 +174,7 @@ INL void panel_a_rows(int h, int cols, int w, const float *x, size_t rs,
     }
     for (; p < cols; p++)
       for (int c = 0; c < hr; c++)
-        dst[(size_t)p * w + g + c] = scale * xg[(size_t)c * rs + p];
+        dst[(size_t)p * w + g + c] = apply1(t, xg[(size_t)c * rs + p]);
   }
 }
 
@@ -150,8 +182,7 @@ INL void panel_a_rows(int h, int cols, int w, const float *x, size_t rs,
 ** X^T), step by step of p, so that each row of X is read once, start to
 ** end: h floats per panel and step, copied. */
 INL void panels_a_cols(int rows, int cols, int w, const float *x, size_t cs,
-                       float *dst, float scale) {
-  __m256 s = _mm256_set1_ps(scale);
+                       float *dst, const xform *t) {
   size_t pstride = (size_t)cols * w; /* one panel */
   for (int p = 0; p < cols; p++) {
     const float *xp = x + (size_t)p * cs;
@@ -159,12 +190,10 @@ INL void panels_a_cols(int rows, int cols, int w, const float *x, size_t cs,
     for (int i = 0; i < rows; i += w, d += pstride) {
       int h = rows - i < w ? rows - i : w, u = 0;
       for (; u + 8 <= h; u += 8)
-        _mm256_storeu_ps(d + u,
-                         _mm256_mul_ps(s, _mm256_loadu_ps(xp + i + u)));
+        _mm256_storeu_ps(d + u, apply(t, _mm256_loadu_ps(xp + i + u)));
       if (u < h) {
         __m256i m = nerve_mask8((size_t)(h - u));
-        nerve_store8(d + u,
-                     _mm256_mul_ps(s, _mm256_maskload_ps(xp + i + u, m)),
+        nerve_store8(d + u, apply(t, _mm256_maskload_ps(xp + i + u, m)),
                      (size_t)(h - u));
       }
     }
@@ -174,18 +203,19 @@ INL void panels_a_cols(int rows, int cols, int w, const float *x, size_t cs,
 /* nerve_pack_a_c's layout, with vectors where op(A)'s rows or columns are
 ** contiguous (every shape of training). */
 static AVX2 void pack_a(int rows, int cols, const float *x, size_t rs,
-                        size_t cs, float *dst, int w, float scale) {
+                        size_t cs, float *dst, int w, float scale, int bf16) {
   if (cs != 1 && rs != 1) {
-    nerve_pack_a_c(rows, cols, x, rs, cs, dst, w, scale);
+    nerve_pack_a_c(rows, cols, x, rs, cs, dst, w, scale, bf16);
     return;
   }
+  xform t = xform_of(scale, bf16);
   if (cs != 1) {
-    panels_a_cols(rows, cols, w, x, cs, dst, scale);
+    panels_a_cols(rows, cols, w, x, cs, dst, &t);
     return;
   }
   for (int i = 0; i < rows; i += w, dst += (size_t)cols * w) {
     int h = rows - i < w ? rows - i : w;
-    panel_a_rows(h, cols, w, x + (size_t)i * rs, rs, dst, scale);
+    panel_a_rows(h, cols, w, x + (size_t)i * rs, rs, dst, &t);
   }
 }
 
