@@ -223,11 +223,18 @@ static int parts_for(int rows, int n, int k) {
                                                              : 1;
 }
 
-/* First row of part p of n rows cut into parts. */
-static int cut(int n, int p, int parts) {
+/* First row of part p of n rows cut into parts, on a multiple of q. */
+static int cut_q(int n, int p, int parts, int q) {
   if (p >= parts) return n;
-  int r = (int)((long long)n * p / parts) & ~7;
+  int r = (int)((long long)n * p / parts) / q * q;
   return r < n ? r : n;
+}
+
+/* The cuts of a GEMM job's rows: a packed one's on whole micro-tiles (a
+** cut inside one leaves a short tile in each part, which costs a full
+** tile's traffic), an unpacked one's on multiples of 8. */
+static int job_q(const nerve_kernels *k, const nerve_gemm *g) {
+  return g->bp ? k->mr : 8;
 }
 
 /* 1 when slot i is an activation whose work follows the rows of its
@@ -276,7 +283,9 @@ static void fwd_pack(void *u, int p) {
 /* Rows of part p: a = in W + b, then o = g(a) while a is in cache. */
 static void fwd_part(void *u, int p) {
   const fwd_job *j = u;
-  int r0 = cut(j->rows, p, j->parts), r1 = cut(j->rows, p + 1, j->parts);
+  int q = job_q(j->k, &j->g);
+  int r0 = cut_q(j->rows, p, j->parts, q);
+  int r1 = cut_q(j->rows, p + 1, j->parts, q);
   if (r1 <= r0) return;
   const nerve_layer *l = j->l;
   if (j->warm) warm(j->g.a + (size_t)r0 * j->g.ars, (int)j->g.ars, r1 - r0,
@@ -367,8 +376,9 @@ static void wgrad_part(void *u, int p) {
   const bwd_job *j = u;
   if (!j->wg.m) return;
   int ni = j->l->n_in, no = j->l->n_out;
-  nerve_gemm_rows(j->k, &j->wg, cut(ni, p, j->parts),
-                  cut(ni, p + 1, j->parts), a_buf(j->net, p));
+  int q = job_q(j->k, &j->wg);
+  nerve_gemm_rows(j->k, &j->wg, cut_q(ni, p, j->parts, q),
+                  cut_q(ni, p + 1, j->parts, q), a_buf(j->net, p));
   if (p != 0) return;
   if (j->set) memset(j->gb, 0, (size_t)no * sizeof(float));
   /* from the packed d when there is one: it may be scaled (back_fused);
@@ -383,7 +393,9 @@ static void igrad_part(void *u, int p) {
   const bwd_job *j = u;
   if (!j->ig.m) return;
   int ni = j->l->n_in;
-  int r0 = cut(j->rows, p, j->parts), r1 = cut(j->rows, p + 1, j->parts);
+  int q = job_q(j->k, &j->ig);
+  int r0 = cut_q(j->rows, p, j->parts, q);
+  int r1 = cut_q(j->rows, p + 1, j->parts, q);
   if (r1 <= r0) return;
   nerve_gemm_rows(j->k, &j->ig, r0, r1, a_buf(j->net, p));
   size_t off = (size_t)r0 * ni;
