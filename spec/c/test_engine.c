@@ -1941,7 +1941,10 @@ static void test_precision(void) {
   CHECK(nerve_net_forward(net, &xm, &out) == NERVE_OK);
   memcpy(b16, out.data, sizeof b16);
   double d = 0;
-  for (int i = 0; i < R * 5; i++) d = fmax(d, fabs(f32[i] - b16[i]));
+  for (int i = 0; i < R * 5; i++) {
+    double e = fabs(f32[i] - b16[i]);
+    if (e > d) d = e;
+  }
   CHECK(d > 0 && d < 0.05);
   CHECK(nerve_net_clone(net, &copy) == NERVE_OK);
   CHECK(nerve_net_precision(copy) == NERVE_BF16);
