@@ -5,8 +5,8 @@
 --   nerve.help("fit")          ... or by name ("nerve.fit", "net:forward")
 --   nerve.help(net)            the methods of an object's type
 --
--- The entries are kept here, beside the API they describe (API.md is the
--- contract; these are its short forms). Results are strings: the REPL
+-- The entries are kept here, beside the API they describe (docs/api.md is
+-- the reference; these are its short forms). Results are strings: the REPL
 -- shows them, scripts print them if they want.
 local type, pairs, ipairs, tostring, getmetatable, sort, concat, format =
   type, pairs, ipairs, tostring, getmetatable, table.sort, table.concat,

@@ -1,5 +1,5 @@
 --- nerve: multilayer perceptrons trained by backpropagation.
--- The public API (see API.md); numbers run in the C core, nerve.core.
+-- The public API (see docs/api.md); numbers run in the C core, nerve.core.
 local core = require "nerve.core"
 
 local type, error, pairs, ipairs, tostring, setmetatable, math_type =

@@ -1,6 +1,6 @@
 -- The optimizers beyond sgd and adam: adamw, rmsprop, adagrad, rprop.
 -- Defaults and rules are PyTorch's (RPROP: FANN's iRPROP- constants); the
--- update rules are written out in src/nerve/optim.c and the README.
+-- update rules are written out in src/nerve/optim.c and docs/toolkit.md.
 local core = require "nerve.core"
 local checkopts = require("nerve.options").check
 
@@ -100,7 +100,7 @@ local RPROP = set{ "increase", "decrease", "delta_min", "delta_max",
 -- algorithm with FANN's default constants. It uses only the sign of the
 -- gradient, so it wants full batches: nerve.fit then defaults to one batch
 -- of the whole set. fann = true copies FANN 2.x's code where it departs
--- from the published rule (see the README).
+-- from the published rule (see docs/toolkit.md).
 function M.rprop(net, opts)
   local fn = "nerve.rprop"
   opts = check(fn, net, opts, RPROP)
