@@ -5,6 +5,9 @@
 **   bench_gemm nerve|openblas sweep    square nn products and the five
 **                                      large shapes of 784-1024-1024-10
 **                                      at batch 256
+**   bench_gemm nerve sweep bf16        those five shapes in bf16 (g.bf16;
+**                                      OpenBLAS has none: Debian's build
+**                                      lacks sbgemm)
 ** BENCH_ONLY (a workload prefix) selects shapes, as in bench/nerve.lua. */
 #include <cblas.h>
 #include <stdio.h>
@@ -33,11 +36,13 @@ static float *buf(size_t n) {
 ** workspace sized before the clock starts. */
 static const nerve_kernels *K;
 static float *WS;
+static int BF16; /* every job bf16: operands rounded as they are packed */
 
 /* C (m x n) = A (m x k) B (k x n) */
 static void nerve_nn(int m, int n, int k, const float *a, int lda,
                      const float *b, int ldb, float *c, int ldc) {
   nerve_gemm g = nerve_gemm_nn(m, n, k, a, lda, b, ldb, c, ldc, NULL);
+  g.bf16 = BF16;
   nerve_gemm_run(K, &g, WS);
 }
 
@@ -45,6 +50,7 @@ static void nerve_nn(int m, int n, int k, const float *a, int lda,
 static void nerve_tn(int m, int n, int k, const float *a, int lda,
                      const float *b, int ldb, float *c, int ldc) {
   nerve_gemm g = nerve_gemm_tn(m, n, k, a, lda, b, ldb, c, ldc, 1);
+  g.bf16 = BF16;
   nerve_gemm_run(K, &g, WS);
 }
 
@@ -52,6 +58,7 @@ static void nerve_tn(int m, int n, int k, const float *a, int lda,
 static void nerve_nt(int m, int n, int k, const float *a, int lda,
                      const float *b, int ldb, float *c, int ldc) {
   nerve_gemm g = nerve_gemm_nt(m, n, k, a, lda, b, ldb, c, ldc);
+  g.bf16 = BF16;
   nerve_gemm_run(K, &g, WS);
 }
 
@@ -81,6 +88,15 @@ static const shape SWEEP[] = {
     {"sweep_gemm_wgrad_1024x1024x256", TN, 1024, 1024, 256},
     {"sweep_gemm_igrad_256x1024x1024", NT, 256, 1024, 1024}};
 
+/* The same five in bf16, beside torch.matmul on bf16 tensors
+** (bench/torch_peer.py sweep bf16) */
+static const shape SWEEP_BF16[] = {
+    {"sweep_gemm_bf16_fwd_256x1024x784", NN, 256, 1024, 784},
+    {"sweep_gemm_bf16_fwd_256x1024x1024", NN, 256, 1024, 1024},
+    {"sweep_gemm_bf16_wgrad_784x1024x256", TN, 784, 1024, 256},
+    {"sweep_gemm_bf16_wgrad_1024x1024x256", TN, 1024, 1024, 256},
+    {"sweep_gemm_bf16_igrad_256x1024x1024", NT, 256, 1024, 1024}};
+
 static void call(int blas, const shape *s, const float *a, const float *b,
                  float *c) {
   int m = s->m, n = s->n, k = s->k;
@@ -103,6 +119,12 @@ int main(int argc, char **argv) {
   const char *only = getenv("BENCH_ONLY");
   const shape *s = sweep ? SWEEP : BASE;
   int count = sweep ? (int)(sizeof SWEEP / sizeof *SWEEP) : (int)(sizeof BASE / sizeof *BASE);
+  BF16 = sweep && argc > 3 && strcmp(argv[3], "bf16") == 0;
+  if (BF16) {
+    if (blas) return 0;
+    s = SWEEP_BF16;
+    count = (int)(sizeof SWEEP_BF16 / sizeof *SWEEP_BF16);
+  }
   K = nerve_kernels_best();
   for (int q = 0; q < count; q++) {
     if (only && strncmp(s[q].name, only, strlen(only)) != 0) continue;

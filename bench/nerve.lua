@@ -4,7 +4,8 @@
 -- core all to itself; less on a machine shared with other work).
 -- Every figure is timed inside the process with nerve.clock(). The
 -- workloads are those of bench/torch_peer.py, row for row;
--- `lua5.4 bench/nerve.lua sweep` runs the size sweep instead.
+-- `lua5.4 bench/nerve.lua sweep` runs the size sweep instead, and
+-- `lua5.4 bench/nerve.lua sweep bf16` its bf16 rows.
 local nerve = require "nerve"
 local core = nerve.core
 
@@ -15,6 +16,16 @@ local clock = core.clock
 local function emit(workload, impl, threads, unit, v, cpu)
   io.write(string.format("%s,%s,%d,%s,%.6g,%.3f\n", workload, impl, threads, unit, v, cpu))
   io.flush()
+end
+
+-- How each precision runs on this CPU, for the report's header (a comment
+-- line, not a row)
+do
+  local how, names = nerve.precisions(), {}
+  for name in pairs(how) do names[#names + 1] = name end
+  table.sort(names)
+  for i, name in ipairs(names) do names[i] = name .. " = " .. how[name] end
+  io.write("# nerve.precisions(): ", table.concat(names, ", "), "\n")
 end
 
 -- Runs f(n) (n units of work) for about TARGET seconds, REPS times after a
@@ -61,15 +72,16 @@ end
 local only = os.getenv("BENCH_ONLY") -- a workload prefix, for quick runs
 local function want(w) return not only or w:sub(1, #only) == only end
 
--- The size sweep: the networks of bench/sweep.txt (layer sizes, batch).
+-- The size sweep: the networks of bench/sweep.txt (layer sizes, batch,
+-- and the mark bf16 on those also run in bf16).
 local function sweep_nets()
   local nets = {}
   for line in io.lines((arg[0]:match("^(.*)/") or ".") .. "/sweep.txt") do
-    local name, batch = line:match("^([%d-]+)%s+(%d+)")
+    local name, batch, mark = line:match("^([%d-]+)%s+(%d+)%s*(%w*)")
     if name then
       local spec = { hidden = "relu", output = "linear" }
       for d in name:gmatch("%d+") do spec[#spec + 1] = tonumber(d) end
-      nets[#nets + 1] = { name = name, spec = spec, batch = tonumber(batch) }
+      nets[#nets + 1] = { name = name, spec = spec, batch = tonumber(batch), bf16 = mark == "bf16" }
     end
   end
   return nets
@@ -80,7 +92,10 @@ end
 -- cycles through), and a forward of one batch, at 1 and 2 threads. An
 -- epoch of the largest network is about 86 GFLOP: rate() runs at least
 -- one per repeat. Data sets are shared by networks of one input size.
-local function sweep(nets)
+-- precision "bf16": the networks marked bf16, trained only (the same fit,
+-- net:precision("bf16")), as sweep_train_bf16_<sizes>_b<batch>.
+local function sweep(nets, precision)
+  local bf16 = precision == "bf16"
   local data = {}
   local function dataset(rows, cols, classes)
     local key = rows .. "x" .. cols .. "x" .. classes
@@ -91,17 +106,18 @@ local function sweep(nets)
     nerve.threads(threads)
     for _, s in ipairs(nets) do
       local b, n_in, n_out = s.batch, s.spec[1], s.spec[#s.spec]
-      local tag = s.name .. "_b" .. b
+      local tag = (bf16 and "bf16_" or "") .. s.name .. "_b" .. b
       local wt, wi = "sweep_train_" .. tag, "sweep_infer_" .. tag
+      local train, infer = want(wt) and (s.bf16 or not bf16), want(wi) and not bf16
       nerve.seed(1)
-      local net = (want(wt) or want(wi)) and nerve.mlp(s.spec)
-      if want(wt) then
+      local net = (train or infer) and nerve.mlp(s.spec):precision(precision)
+      if train then
         local rows = b * math.max(4, -(-2048 // b))
         local x, y = dataset(rows, n_in, n_out)
         rate(wt, "nerve_fit", threads, "samples/s", fit_epochs(net, x, y,
           nerve.cross_entropy(), nerve.sgd(net, { lr = 0.01 }), b), rows)
       end
-      if want(wi) then
+      if infer then
         rate(wi, "nerve", threads, "samples/s", forwards(net, (dataset(b, n_in, n_out))), b)
       end
     end
@@ -110,7 +126,7 @@ local function sweep(nets)
 end
 
 if arg[1] == "sweep" then
-  sweep(sweep_nets())
+  sweep(sweep_nets(), arg[2] or "fp32")
   return
 end
 

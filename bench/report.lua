@@ -5,7 +5,9 @@
 -- a fraction of a core; "ratio/cpu" divides each side's rate by the CPU
 -- share it got (work per CPU-second), a fairer one-thread comparison.
 -- The size sweep (workloads sweep_*) has a table of its own after the
--- first, out/sweep.csv and out/sweep.dat for bench/sweep.gp.
+-- first, its bf16 rows (sweep_*_bf16_*) last, out/sweep.csv and
+-- out/sweep.dat for bench/sweep.gp. The comment line bench/nerve.lua
+-- writes, "# nerve.precisions(): ...", heads the report.
 local out = arg[1] or "bench/out"
 
 -- FLOPs per sample of an MLP of these layer sizes (BENCHMARKING.md): 2 per
@@ -23,7 +25,9 @@ end
 local STEP_FLOP = flop({ 784, 256, 128, 10 }, true) -- 1,007,104
 
 local runs, order = {}, {}
+local precisions
 for line in io.lines() do
+  precisions = precisions or line:match("^# nerve%.precisions%(%): (.*)$")
   local w, impl, t, unit, v, c = line:match("^([%w_%-]+),([%w_]+),(%d+),([^,]+),([%d.e+-]+),([%d.]+)$")
   if w then
     local key = w .. "|" .. impl .. "|" .. t
@@ -89,7 +93,7 @@ for _, k in ipairs(order) do
       local pr = get(w, impl, impl == "fann" and 1 or t)
       if pr then row(r, pr, ratio(r, pr)) end
     end
-  elseif r.w == "fma_peak" then
+  elseif r.w == "fma_peak" or r.w == "bf16_peak" then
     row(r)
   end
 end
@@ -102,6 +106,7 @@ local function fmt(v)
 end
 local lines = {}
 local function p(s) lines[#lines + 1] = s end
+if precisions then p("nerve.precisions(): " .. precisions) end
 p(string.format("%-22s %-17s %2s %-9s %10s %6s %4s  %-11s %10s %6s %4s %8s %9s",
   "workload", "nerve", "th", "unit", "median", "+-%", "cpu", "peer", "median",
   "+-%", "cpu", "ratio", "ratio/cpu"))
@@ -137,17 +142,23 @@ end
 -- The size sweep: each nerve row beside PyTorch (torch_blas2 at 2
 -- threads) or OpenBLAS, its needed work as a share of threads x the FMA
 -- peak, and at 2 threads nerve's two-thread/one-thread ratio. Rows: the
--- training rows, then inference, then GEMM; networks in the order run.
+-- training rows, then inference, then GEMM; networks in the order run;
+-- then the bf16 training and GEMM rows, beside PyTorch's autocast and
+-- bf16 matmul (one thread), with nerve bf16 over nerve fp32 on the same
+-- work. Their share is of the fp32 FMA peak too: the emulated bf16 path
+-- runs on fp32 FMAs.
 local sweep = {}
 local KIND = { train = 1, infer = 2, gemm = 3 }
 for i, k in ipairs(order) do
   local r = runs[k]
-  local kind, net, b = r.w:match("^sweep_(%a+)_([%d-]+)_b(%d+)$")
-  if not kind and r.w:match("^sweep_gemm_") then kind = "gemm" end
+  local fw = r.w:gsub("^(sweep_%a+)_bf16_", "%1_") -- the same work in fp32
+  local bf16 = fw ~= r.w
+  local kind, net, b = fw:match("^sweep_(%a+)_([%d-]+)_b(%d+)$")
+  if not kind and fw:match("^sweep_gemm_") then kind = "gemm" end
   if kind and r.impl:match("^nerve") then
-    local x = { r = r, kind = kind, i = i, scale = 1 }
+    local x = { r = r, kind = kind, bf16 = bf16, i = i, scale = 1 }
     if kind == "gemm" then
-      x.peer = get(r.w, "openblas", 1)
+      x.peer = get(r.w, bf16 and "torch" or "openblas", 1)
     else
       local sizes = {}
       for d in net:gmatch("%d+") do sizes[#sizes + 1] = tonumber(d) end
@@ -158,13 +169,16 @@ for i, k in ipairs(order) do
     x.ratio = ratio(r, x.peer)
     local one = r.t == 2 and get(r.w, r.impl, 1)
     x.scaling = one and r.med / one.med
+    local fp = bf16 and get(fw, r.impl, r.t)
+    x.vs_fp32 = fp and r.med / fp.med
     sweep[#sweep + 1] = x
   end
 end
 local first = {} -- a workload's first row in the run
 for _, x in ipairs(sweep) do first[x.r.w] = first[x.r.w] or x.i end
+local function rank(x) return KIND[x.kind] + (x.bf16 and 3 or 0) end
 table.sort(sweep, function(a, b)
-  if a.kind ~= b.kind then return KIND[a.kind] < KIND[b.kind] end
+  if rank(a) ~= rank(b) then return rank(a) < rank(b) end
   if a.r.w ~= b.r.w then return first[a.r.w] < first[b.r.w] end
   return a.r.t < b.r.t
 end)
@@ -180,18 +194,40 @@ if #sweep > 0 then
   p("size sweep (bench/sweep.txt): train = nerve.fit over whole epochs, infer = net:forward of one batch")
   p("%peak = needed work (FLOP/sample x samples/s; GEMM: its GFLOP/s) over threads x the FMA peak of this run" ..
     (peak and string.format(" (%.1f GFLOP/s)", peak.med) or " (not measured)"))
-  p(string.format("%-34s %2s %10s %10s %6s %4s %5s  %-11s %10s %6s %4s %5s %7s %6s",
-    "workload", "th", "MFLOP/smp", "nerve", "+-%", "cpu", "%peak", "peer", "median", "+-%", "cpu", "%peak",
-    "ratio", "2t/1t"))
+  -- the column heads; the bf16 block has its own, with its longer names
+  -- and the column bf16/fp32
+  local function head(w, bf16)
+    p(string.format("%-" .. w .. "s %2s %10s %10s %6s %4s %5s  %-11s %10s %6s %4s %5s %7s %6s",
+      "workload", "th", "MFLOP/smp", "nerve", "+-%", "cpu", "%peak", "peer", "median", "+-%", "cpu", "%peak",
+      "ratio", "2t/1t") .. (bf16 and string.format(" %9s", "bf16/fp32") or ""))
+  end
   local function pct(v) return v and string.format("%4.0f%%", v) or "" end
+  local w, wide = 34, 34
+  for _, x in ipairs(sweep) do if x.bf16 then wide = math.max(wide, #x.r.w) end end
+  head(w)
+  local in_bf16 = false
   for _, x in ipairs(sweep) do
     local r, pr = x.r, x.peer
-    p(string.format("%-34s %2d %10s %10s %5.1f%% %4.2f %5s  %-11s %10s %6s %4s %5s %7s %6s",
+    if x.bf16 and not in_bf16 then
+      in_bf16, w = true, wide
+      local bp = get("bf16_peak", "avx512bf16")
+      p("")
+      p("bf16 (nerve.precisions(): " .. (precisions or "not recorded") .. "): nerve net:precision(\"bf16\"); " ..
+        "peer PyTorch, 1 thread only:")
+      p("training under torch.autocast(\"cpu\", dtype=torch.bfloat16), GEMM torch.matmul on bf16 tensors; " ..
+        "%peak of the fp32")
+      p("FMA peak" .. (bp and string.format(" (the vdpbf16ps peak: %.1f GFLOP/s)", bp.med) or "") ..
+        "; bf16/fp32: nerve bf16 over nerve fp32 on the same work and threads")
+      head(wide, true)
+    end
+    local line = string.format("%-" .. w .. "s %2d %10s %10s %5.1f%% %4.2f %5s  %-11s %10s %6s %4s %5s %7s %6s",
       r.w, r.t, x.flop and string.format("%.4g", x.flop * 1e-6) or "-", fmt(r.med), r.spread, r.cpu,
       pct(x.share), pr and pr.impl or "", pr and fmt(pr.med) or "",
       pr and string.format("%5.1f%%", pr.spread) or "", pr and string.format("%4.2f", pr.cpu) or "",
       pct(x.peer_share), x.ratio and string.format("%.2fx", x.ratio) or "",
-      x.scaling and string.format("%.2fx", x.scaling) or ""))
+      x.scaling and string.format("%.2fx", x.scaling) or "")
+    if x.bf16 then line = line .. string.format(" %9s", x.vs_fp32 and string.format("%.2fx", x.vs_fp32) or "") end
+    p(line)
   end
 end
 print(table.concat(lines, "\n"))
@@ -225,16 +261,16 @@ if #sweep > 0 then
   local function num(v) return v and string.format("%.6g", v) or "" end
   f = assert(io.open(out .. "/sweep.csv", "w"))
   f:write("workload,impl,threads,unit,flop_per_sample,median,spread_pct,cpu,peak_pct,",
-    "peer,peer_median,peer_spread_pct,peer_cpu,peer_peak_pct,ratio,threads2_over_1\n")
+    "peer,peer_median,peer_spread_pct,peer_cpu,peer_peak_pct,ratio,threads2_over_1,bf16_over_fp32\n")
   for _, x in ipairs(sweep) do
     local r, pr = x.r, x.peer
     f:write(table.concat({ r.w, r.impl, r.t, r.unit, num(x.flop), num(r.med), string.format("%.2f", r.spread),
       string.format("%.3f", r.cpu), num(x.share), pr and pr.impl or "", num(pr and pr.med),
       pr and string.format("%.2f", pr.spread) or "", pr and string.format("%.3f", pr.cpu) or "",
-      num(x.peer_share), num(x.ratio), num(x.scaling) }, ","), "\n")
+      num(x.peer_share), num(x.ratio), num(x.scaling), num(x.vs_fp32) }, ","), "\n")
   end
   f:close()
-  -- the chart's points, one line per trained network by FLOPs per
+  -- the chart's points, one line per network trained in fp32, by FLOPs per
   -- sample: label, FLOP/sample, samples/s of nerve and of PyTorch at 1
   -- and at 2 threads, the rate of threads x the FMA peak at 1 and 2
   -- threads, the heights of nerve's labels at 1 and 2 threads, and 1
@@ -242,7 +278,7 @@ if #sweep > 0 then
   -- clear of the next network's); "?" where missing
   local pts = {}
   for _, x in ipairs(sweep) do
-    if x.kind == "train" then
+    if x.kind == "train" and not x.bf16 then
       local q = pts[#pts]
       if not q or q.w ~= x.r.w then
         q = { w = x.r.w, label = x.net .. " b" .. x.batch, flop = x.flop, batch = x.batch, {}, {} }

@@ -3,7 +3,9 @@
 # one table (bench/out/table.txt), bench/out/results.csv and
 # bench/out/chart.png. Peers that are missing are installed from Debian
 # when run as root, otherwise skipped (and named). Then the size sweep
-# (bench/sweep.txt and GEMM sizes): its own table, bench/out/sweep.csv and
+# (bench/sweep.txt and GEMM sizes), then its bf16 rows (the networks
+# marked bf16 in bench/sweep.txt and five GEMMs, nerve against PyTorch's
+# autocast and bf16 matmul): its own table, bench/out/sweep.csv and
 # bench/out/sweep.png; BENCH_SWEEP=0 skips it.
 set -u
 BUILD=${BUILD:-build}
@@ -78,6 +80,18 @@ if [ "$SWEEP" != 0 ]; then
     torch_pair sweep
   fi
   echo "bench: size sweep: $(( $(date +%s) - ts )) s"
+  tb=$(date +%s)
+  echo "bench: size sweep, bf16: nerve"
+  lua5.4 bench/nerve.lua sweep bf16 >> "$raw" || exit 1
+  [ "$have_gemm" = 1 ] && "./$BUILD/bench_gemm" nerve sweep bf16 >> "$raw"
+  # PyTorch at one thread only: without AVX512-BF16 its bf16 GEMM is its
+  # own one-thread loop (not OpenBLAS, whose threads make the two-core
+  # variant), and a step of the larger networks takes seconds
+  if [ "$have_torch" = 1 ]; then
+    echo "bench: size sweep, bf16: PyTorch (autocast, bf16 matmul), 1 thread"
+    peer 1 /usr/bin/python3 bench/torch_peer.py sweep bf16 >> "$raw"
+  fi
+  echo "bench: size sweep, bf16: $(( $(date +%s) - tb )) s"
 fi
 echo "bench: load after: $(cat /proc/loadavg), $(( $(date +%s) - t0 )) s" | tee -a "$OUT/load.txt"
 echo
