@@ -35,29 +35,6 @@ static int pays(nerve_gemm_shape shape, int m, int n, int k) {
   return 0;
 }
 
-nerve_gemm nerve_gemm_nn(int m, int n, int k, const float *a, int lda,
-                         const float *b, int ldb, float *c, int ldc,
-                         const float *bias) {
-  nerve_gemm g = {NERVE_GEMM_NN, m, n, k, a, (size_t)lda, 1, b,
-                  (size_t)ldb, 1, c, (size_t)ldc, bias, 0, 1.0f, NULL, 0};
-  return g;
-}
-
-nerve_gemm nerve_gemm_nt(int m, int n, int k, const float *a, int lda,
-                         const float *b, int ldb, float *c, int ldc) {
-  nerve_gemm g = {NERVE_GEMM_NT, m, n, k, a, (size_t)lda, 1, b, 1,
-                  (size_t)ldb, c, (size_t)ldc, NULL, 0, 1.0f, NULL, 0};
-  return g;
-}
-
-nerve_gemm nerve_gemm_tn(int m, int n, int k, const float *a, int lda,
-                         const float *b, int ldb, float *c, int ldc,
-                         int acc) {
-  nerve_gemm g = {NERVE_GEMM_TN, m, n, k, a, 1, (size_t)lda, b,
-                  (size_t)ldb, 1, c, (size_t)ldc, NULL, acc, 1.0f, NULL, 0};
-  return g;
-}
-
 int nerve_gemm_packed(const nerve_kernels *t, nerve_gemm_shape shape, int m,
                       int n, int k, int bf16) {
   return t->mr > 0 && m > 0 && k > 0 && (bf16 || pays(shape, m, n, k));
@@ -168,16 +145,11 @@ static void bf16_rows(const nerve_gemm *g, int r0, int r1) {
     }
 }
 
-/* Rows of C without a packed path, or where it does not pay. */
-static void unpacked_rows(const nerve_kernels *t, const nerve_gemm *g,
-                          int r0, int r1) {
-  if (g->bf16) {
-    bf16_rows(g, r0, r1);
-    return;
-  }
-  int m = r1 - r0;
+/* Rows r0 .. r1-1 of a float32 job on the table's unpacked slots. */
+static void slot_rows(const nerve_kernels *t, const nerve_gemm *g, int r0,
+                      int r1) {
+  int m = r1 - r0, ldc = (int)g->ldc;
   float *c = g->c + (size_t)r0 * g->ldc;
-  int ldc = (int)g->ldc;
   switch (g->shape) {
   case NERVE_GEMM_NN:
     t->gemm_nn(m, g->n, g->k, g->a + (size_t)r0 * g->ars, (int)g->ars, g->b,
@@ -193,6 +165,13 @@ static void unpacked_rows(const nerve_kernels *t, const nerve_gemm *g,
                (int)g->bcs, c, ldc);
     break;
   }
+}
+
+/* Rows of C without a packed path, or where it does not pay. */
+static void unpacked_rows(const nerve_kernels *t, const nerve_gemm *g,
+                          int r0, int r1) {
+  if (g->bf16) bf16_rows(g, r0, r1);
+  else slot_rows(t, g, r0, r1);
 }
 
 /* C rows [r0, r1) over one depth block [p0, p0 + kc) and the columns

@@ -70,15 +70,31 @@ static inline float nerve_bf16(float x) {
 }
 
 /* C = A B + bias (A m x k, B k x n, row-major with leading dimensions). */
-nerve_gemm nerve_gemm_nn(int m, int n, int k, const float *a, int lda,
-                         const float *b, int ldb, float *c, int ldc,
-                         const float *bias);
+static inline nerve_gemm nerve_gemm_nn(int m, int n, int k, const float *a,
+                                       int lda, const float *b, int ldb,
+                                       float *c, int ldc, const float *bias) {
+  nerve_gemm g = {NERVE_GEMM_NN, m, n, k, a, (size_t)lda, 1, b,
+                  (size_t)ldb, 1, c, (size_t)ldc, bias, 0, 1.0f, NULL, 0};
+  return g;
+}
+
 /* C = A B^T (B n x k). */
-nerve_gemm nerve_gemm_nt(int m, int n, int k, const float *a, int lda,
-                         const float *b, int ldb, float *c, int ldc);
+static inline nerve_gemm nerve_gemm_nt(int m, int n, int k, const float *a,
+                                       int lda, const float *b, int ldb,
+                                       float *c, int ldc) {
+  nerve_gemm g = {NERVE_GEMM_NT, m, n, k, a, (size_t)lda, 1, b, 1,
+                  (size_t)ldb, c, (size_t)ldc, NULL, 0, 1.0f, NULL, 0};
+  return g;
+}
+
 /* C = A^T B onto C (acc) or onto zero (A k x m). */
-nerve_gemm nerve_gemm_tn(int m, int n, int k, const float *a, int lda,
-                         const float *b, int ldb, float *c, int ldc, int acc);
+static inline nerve_gemm nerve_gemm_tn(int m, int n, int k, const float *a,
+                                       int lda, const float *b, int ldb,
+                                       float *c, int ldc, int acc) {
+  nerve_gemm g = {NERVE_GEMM_TN, m, n, k, a, 1, (size_t)lda, b,
+                  (size_t)ldb, 1, c, (size_t)ldc, NULL, acc, 1.0f, NULL, 0};
+  return g;
+}
 
 /* 1 when a job of this shape pays for packing on table t, or is bf16 and
 ** t can pack (its operands are rounded as they are packed): the engine

@@ -61,6 +61,12 @@ struct nerve_net {
   ** its packed error terms (weight gradient), a block of packed A per
   ** part; never seen outside the passes */
   nerve_buf pk[3];
+  struct { /* pk's sizes for the last shape asked, forward and back */
+    const nerve_kernels *k;
+    int rows, n;
+    nerve_precision precision;
+    size_t fwd[3], back[3];
+  } pkey;
   int rows, cols;   /* shape of the last forward's batch; rows 0: none */
   size_t epoch;     /* bumped whenever a batch buffer moves */
   int eval;         /* evaluation mode (dropout off); 0: training */

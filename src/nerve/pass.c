@@ -60,30 +60,44 @@ static nerve_buf *buf_at(nerve_net *net, int i) {
 ** largest packed W (forward) or W^T (input gradient, back), the largest
 ** packed error terms (weight gradient, back), a block of packed A per
 ** part; nothing for a net whose GEMMs are all too small to pack. */
-static void pack_sizes(const nerve_net *net, int rows, int back,
-                       size_t sz[3]) {
+static void pack_sizes(nerve_net *net, int rows, int back, size_t sz[3]) {
   const nerve_kernels *k = net->ctx->k;
-  int any = 0, bf = net->precision == NERVE_BF16;
-  sz[0] = sz[1] = sz[2] = 0;
-  for (int i = 0; i < net->n; i++) {
-    const nerve_layer *l = net->s[i].l;
-    if (l->kind != NERVE_LINEAR) continue;
-    int ni = l->n_in, no = l->n_out;
-    size_t fw = nerve_gemm_packed(k, NERVE_GEMM_NN, rows, no, ni, bf)
-                    ? nerve_gemm_bsize(k, no, ni)
-                    : 0;
-    size_t iw = back && nerve_gemm_packed(k, NERVE_GEMM_NT, rows, ni, no, bf)
-                    ? nerve_gemm_bsize(k, ni, no)
-                    : 0;
-    size_t wd = back && nerve_gemm_packed(k, NERVE_GEMM_TN, ni, no, rows, bf)
-                    ? nerve_gemm_bsize(k, no, rows)
-                    : 0;
-    sz[0] = fw > sz[0] ? fw : sz[0];
-    sz[0] = iw > sz[0] ? iw : sz[0];
-    sz[1] = wd > sz[1] ? wd : sz[1];
-    any |= fw || iw || wd;
+  int bf = net->precision == NERVE_BF16;
+  /* a training loop asks for the same shape every step, and a hand-written
+  ** one alternates forward and backward: work out both once per shape
+  ** (layers are only ever appended, so their count is enough) */
+  if (net->pkey.k != k || net->pkey.rows != rows || net->pkey.n != net->n ||
+      net->pkey.precision != net->precision) {
+    size_t *f = net->pkey.fwd, *b = net->pkey.back;
+    f[0] = f[1] = f[2] = b[0] = b[1] = b[2] = 0;
+    for (int i = 0; i < net->n; i++) {
+      const nerve_layer *l = net->s[i].l;
+      if (l->kind != NERVE_LINEAR) continue;
+      int ni = l->n_in, no = l->n_out;
+      size_t fw = nerve_gemm_packed(k, NERVE_GEMM_NN, rows, no, ni, bf)
+                      ? nerve_gemm_bsize(k, no, ni)
+                      : 0;
+      size_t iw = nerve_gemm_packed(k, NERVE_GEMM_NT, rows, ni, no, bf)
+                      ? nerve_gemm_bsize(k, ni, no)
+                      : 0;
+      size_t wd = nerve_gemm_packed(k, NERVE_GEMM_TN, ni, no, rows, bf)
+                      ? nerve_gemm_bsize(k, no, rows)
+                      : 0;
+      f[0] = fw > f[0] ? fw : f[0];
+      f[2] |= fw != 0;
+      b[0] = fw > b[0] ? fw : b[0];
+      b[0] = iw > b[0] ? iw : b[0];
+      b[1] = wd > b[1] ? wd : b[1];
+      b[2] |= fw || iw || wd;
+    }
+    f[2] = f[2] ? NERVE_PARTS * nerve_gemm_asize(k) : 0;
+    b[2] = b[2] ? NERVE_PARTS * nerve_gemm_asize(k) : 0;
+    net->pkey.k = k;
+    net->pkey.rows = rows;
+    net->pkey.n = net->n;
+    net->pkey.precision = net->precision;
   }
-  if (any) sz[2] = NERVE_PARTS * nerve_gemm_asize(k);
+  memcpy(sz, back ? net->pkey.back : net->pkey.fwd, 3 * sizeof *sz);
 }
 
 /* Gives g the network's precision, and sets up its packed path into
@@ -94,7 +108,8 @@ static int use_packed(const nerve_net *net, nerve_gemm *g, const nerve_buf *b) {
   const nerve_kernels *k = net->ctx->k;
   g->bp = NULL;
   g->bf16 = net->precision == NERVE_BF16;
-  if (!nerve_gemm_packed(k, g->shape, g->m, g->n, g->k, g->bf16) ||
+  if (!b->cap || /* none of the net's GEMMs packs */
+      !nerve_gemm_packed(k, g->shape, g->m, g->n, g->k, g->bf16) ||
       nerve_gemm_bsize(k, g->n, g->k) > b->cap ||
       NERVE_PARTS * nerve_gemm_asize(k) > net->pk[2].cap)
     return 0;
@@ -107,6 +122,11 @@ static float *a_buf(const nerve_net *net, int p) {
   if (!net->pk[2].p) return NULL; /* no job packs */
   return net->pk[2].p + (size_t)p * nerve_gemm_asize(net->ctx->k);
 }
+
+/* 1 when job g runs on the driver (packed or bf16); a small float32 job
+** calls its unpacked slot straight from the part, as cheap as a tiny
+** network's step needs. */
+static int driven(const nerve_gemm *g) { return g->bp || g->bf16; }
 
 nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
                                 int need_xin, int ycols, int *out_w) {
@@ -134,13 +154,14 @@ nerve_status nerve__net_reserve(nerve_net *net, int rows, int cols,
   ok &= nerve__buf_prepare(net->ctx, &net->rl, ycols ? 2 * r : 0);
   size_t pk[3];
   pack_sizes(net, rows, ycols > 0, pk);
-  for (int i = 0; i < 3; i++)
+  int packs = (pk[0] | pk[1] | pk[2]) != 0;
+  for (int i = 0; packs && i < 3; i++)
     ok &= nerve__buf_prepare(net->ctx, &net->pk[i], pk[i]);
   for (int i = 0; i < net->n + NBUFS; i++)
     if (!ok) nerve__buf_rollback(net->ctx, buf_at(net, i));
     else if (nerve__buf_commit(net->ctx, buf_at(net, i))) net->epoch++;
   /* no view ever shows these: no epoch */
-  for (int i = 0; i < 3; i++)
+  for (int i = 0; packs && i < 3; i++)
     if (!ok) nerve__buf_rollback(net->ctx, &net->pk[i]);
     else nerve__buf_commit(net->ctx, &net->pk[i]);
   return ok ? NERVE_OK : NERVE_ENOMEM;
@@ -226,6 +247,7 @@ static int parts_for(int rows, int n, int k) {
 /* First row of part p of n rows cut into parts, on a multiple of q. */
 static int cut_q(int n, int p, int parts, int q) {
   if (p >= parts) return n;
+  if (p == 0) return 0;
   int r = (int)((long long)n * p / parts) / q * q;
   return r < n ? r : n;
 }
@@ -290,8 +312,12 @@ static void fwd_part(void *u, int p) {
   const nerve_layer *l = j->l;
   if (j->warm) warm(j->g.a + (size_t)r0 * j->g.ars, (int)j->g.ars, r1 - r0,
                     l->n_in);
-  nerve_gemm_rows(j->k, &j->g, r0, r1, a_buf(j->net, p));
   size_t off = (size_t)r0 * l->n_out;
+  if (driven(&j->g)) nerve_gemm_rows(j->k, &j->g, r0, r1, a_buf(j->net, p));
+  else
+    j->k->gemm_nn(r1 - r0, l->n_out, l->n_in, j->g.a + (size_t)r0 * j->g.ars,
+                  (int)j->g.ars, l->w, l->n_out, j->g.c + off, l->n_out,
+                  l->b);
   if (j->act)
     act_fwd(j->k, j->act, r1 - r0, l->n_out, j->g.c + off, j->o + off);
 }
@@ -377,8 +403,13 @@ static void wgrad_part(void *u, int p) {
   if (!j->wg.m) return;
   int ni = j->l->n_in, no = j->l->n_out;
   int q = job_q(j->k, &j->wg);
-  nerve_gemm_rows(j->k, &j->wg, cut_q(ni, p, j->parts, q),
-                  cut_q(ni, p + 1, j->parts, q), a_buf(j->net, p));
+  int c0 = cut_q(ni, p, j->parts, q), c1 = cut_q(ni, p + 1, j->parts, q);
+  const nerve_gemm *g = &j->wg;
+  if (driven(g)) nerve_gemm_rows(j->k, g, c0, c1, a_buf(j->net, p));
+  else if (c1 > c0)
+    (g->acc ? j->k->gemm_tn : j->k->gemm_tn_set)(
+        c1 - c0, no, j->rows, g->a + c0, (int)g->acs, g->b, no,
+        g->c + (size_t)c0 * no, no);
   if (p != 0) return;
   if (j->set) memset(j->gb, 0, (size_t)no * sizeof(float));
   /* from the packed d when there is one: it may be scaled (back_fused);
@@ -397,7 +428,11 @@ static void igrad_part(void *u, int p) {
   int r0 = cut_q(j->rows, p, j->parts, q);
   int r1 = cut_q(j->rows, p + 1, j->parts, q);
   if (r1 <= r0) return;
-  nerve_gemm_rows(j->k, &j->ig, r0, r1, a_buf(j->net, p));
+  const nerve_gemm *g = &j->ig;
+  if (driven(g)) nerve_gemm_rows(j->k, g, r0, r1, a_buf(j->net, p));
+  else
+    j->k->gemm_nt(r1 - r0, ni, j->l->n_out, g->a + (size_t)r0 * g->ars,
+                  (int)g->ars, g->b, (int)g->bcs, g->c + (size_t)r0 * ni, ni);
   size_t off = (size_t)r0 * ni;
   if (j->act)
     act_bwd(j->k, j->act, r1 - r0, ni, j->act_a + off, j->act_o + off,
