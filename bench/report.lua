@@ -145,8 +145,9 @@ end
 -- training rows, then inference, then GEMM; networks in the order run;
 -- then the bf16 training and GEMM rows, beside PyTorch's autocast and
 -- bf16 matmul (one thread), with nerve bf16 over nerve fp32 on the same
--- work. Their share is of the fp32 FMA peak too: the emulated bf16 path
--- runs on fp32 FMAs.
+-- work. Their share is of the vdpbf16ps peak where nerve's bf16 runs on
+-- it (nerve.precisions() says avx512_bf16), else of the fp32 FMA peak:
+-- the emulated bf16 path runs on fp32 FMAs.
 local sweep = {}
 local KIND = { train = 1, infer = 2, gemm = 3 }
 for i, k in ipairs(order) do
@@ -182,12 +183,15 @@ table.sort(sweep, function(a, b)
   if a.r.w ~= b.r.w then return first[a.r.w] < first[b.r.w] end
   return a.r.t < b.r.t
 end)
--- share of the FMA peak of run r (GFLOP/s = rate x scale), in percent
-local function share(r, scale)
-  return r and peak and 100 * r.med * scale / (r.t * peak.med)
+-- share of peak pk of run r (GFLOP/s = rate x scale), in percent
+local function share(r, scale, pk)
+  return r and pk and 100 * r.med * scale / (r.t * pk.med)
 end
+local bf16_peak = get("bf16_peak", "avx512bf16")
+local hw_bf16 = bf16_peak and precisions and precisions:match("avx512_bf16")
 for _, x in ipairs(sweep) do
-  x.share, x.peer_share = share(x.r, x.scale), share(x.peer, x.scale)
+  local pk = x.bf16 and hw_bf16 and bf16_peak or peak
+  x.share, x.peer_share = share(x.r, x.scale, pk), share(x.peer, x.scale, pk)
 end
 if #sweep > 0 then
   p("")
@@ -210,13 +214,13 @@ if #sweep > 0 then
     local r, pr = x.r, x.peer
     if x.bf16 and not in_bf16 then
       in_bf16, w = true, wide
-      local bp = get("bf16_peak", "avx512bf16")
+      local bp = bf16_peak
       p("")
       p("bf16 (nerve.precisions(): " .. (precisions or "not recorded") .. "): nerve net:precision(\"bf16\"); " ..
         "peer PyTorch, 1 thread only:")
       p("training under torch.autocast(\"cpu\", dtype=torch.bfloat16), GEMM torch.matmul on bf16 tensors; " ..
-        "%peak of the fp32")
-      p("FMA peak" .. (bp and string.format(" (the vdpbf16ps peak: %.1f GFLOP/s)", bp.med) or "") ..
+        "%peak of the " .. (hw_bf16 and "vdpbf16ps peak" or "fp32 FMA peak"))
+      p((bp and string.format("vdpbf16ps peak %.1f GFLOP/s", bp.med) or "no vdpbf16ps peak") ..
         "; bf16/fp32: nerve bf16 over nerve fp32 on the same work and threads")
       head(wide, true)
     end

@@ -281,9 +281,11 @@ NERVE_API nerve_status nerve_net_set_precision(nerve_net *net,
                                                nerve_precision p);
 NERVE_API nerve_precision nerve_net_precision(const nerve_net *net);
 /* How precision p runs on ctx's kernels: for NERVE_FP32 the table's name
-** (as nerve_ctx_isa); for NERVE_BF16 "emulated": float32 FMAs on operands
-** rounded to bf16 as the GEMM packs them (or, on the scalar table, in the
-** reference loops), as fast as float32. NULL for an unknown p. */
+** (as nerve_ctx_isa); for NERVE_BF16 "avx512_bf16" (the avx512 table on a
+** CPU with AVX512-BF16: vdpbf16ps, twice float32's rate) or "emulated":
+** float32 FMAs on operands rounded to bf16 as the GEMM packs them (or, on
+** the scalar table, in the reference loops), as fast as float32. NULL for
+** an unknown p. */
 NERVE_API const char *nerve_precision_kernels(const nerve_ctx *ctx,
                                               nerve_precision p);
 

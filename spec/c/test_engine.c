@@ -1836,7 +1836,8 @@ static void test_toolkit_files(void) {
 ** threads; its parameters and counts of allocations after the first step
 ** into out/calls. */
 static void mnist_run(int threads, const int w[4], int rows, float momentum,
-                      float *out, size_t *calls, size_t *live) {
+                      nerve_precision prec, float *out, size_t *calls,
+                      size_t *live) {
   counter c;
   nerve_ctx *ctx = new_ctx(&c);
   CHECK(nerve_ctx_set_threads(ctx, threads) == NERVE_OK);
@@ -1847,6 +1848,7 @@ static void mnist_run(int threads, const int w[4], int rows, float momentum,
     add(net, lin(ctx, w[i], w[i + 1]));
     add(net, act(ctx, i < 2 ? NERVE_RELU : NERVE_SOFTMAX, 0));
   }
+  CHECK(nerve_net_set_precision(net, prec) == NERVE_OK);
   enum { N = 300 };
   static float x[N * 784], y[N];
   nerve_rng r;
@@ -1894,14 +1896,15 @@ static void mnist_run(int threads, const int w[4], int rows, float momentum,
 
 /* Two threads give one thread's floats, bit for bit, and allocate nothing
 ** after the first step. */
-static void threads_case(const int w[4], int rows, float mu) {
+static void threads_case(const int w[4], int rows, float mu,
+                         nerve_precision prec) {
   size_t np = 0;
   for (int i = 0; i < 3; i++) np += (size_t)w[i] * w[i + 1] + w[i + 1];
   size_t n = np + (size_t)rows * (10 + 784);
   float *p1 = calloc(n, sizeof(float)), *p2 = calloc(n, sizeof(float));
   size_t c1 = 1, c2 = 1, l1, l2;
-  mnist_run(1, w, rows, mu, p1, &c1, &l1);
-  mnist_run(2, w, rows, mu, p2, &c2, &l2);
+  mnist_run(1, w, rows, mu, prec, p1, &c1, &l1);
+  mnist_run(2, w, rows, mu, prec, p2, &c2, &l2);
   CHECK(memcmp(p1, p2, n * sizeof(float)) == 0);
   /* no allocation after the first step, threads or not */
   CHECK(c1 == 0 && c2 == 0);
@@ -1912,6 +1915,18 @@ static void threads_case(const int w[4], int rows, float mu) {
   CHECK(finite);
   free(p1);
   free(p2);
+}
+
+/* How bf16 runs on ctx's table: in hardware on avx512 where the CPU has
+** AVX512-BF16, else emulated. */
+static const char *bf16_kernels(const nerve_ctx *ctx) {
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (strcmp(nerve_ctx_isa(ctx), "avx512") == 0 &&
+      __builtin_cpu_supports("avx512bf16"))
+    return "avx512_bf16";
+#endif
+  return "emulated";
 }
 
 /* The precision of a network: set, kept by clones, not by the model
@@ -1929,7 +1944,7 @@ static void test_precision(void) {
   CHECK(nerve_net_set_precision(net, (nerve_precision)7) == NERVE_EARG);
   CHECK(nerve_net_precision(net) == NERVE_FP32);
   CHECK(strcmp(nerve_precision_kernels(ctx, NERVE_FP32), nerve_ctx_isa(ctx)) == 0);
-  CHECK(strcmp(nerve_precision_kernels(ctx, NERVE_BF16), "emulated") == 0);
+  CHECK(strcmp(nerve_precision_kernels(ctx, NERVE_BF16), bf16_kernels(ctx)) == 0);
   CHECK(nerve_precision_kernels(ctx, (nerve_precision)7) == NULL);
   enum { R = 40 };
   static float x[R * 30], f32[R * 5], b16[R * 5];
@@ -1970,11 +1985,15 @@ static void test_threads(void) {
   static const int small[4] = {784, 256, 128, 10};
   /* momentum, and plain SGD (its step folded into the backward pass) */
   for (int b = 0; b < 10; b++)
-    threads_case(small, batches[b % 5], b < 5 ? 0.9f : 0);
+    threads_case(small, batches[b % 5], b < 5 ? 0.9f : 0, NERVE_FP32);
   /* a wider network, every GEMM of its wide layers packed */
   static const int medium[4] = {784, 640, 640, 10};
-  threads_case(medium, 256, 0.9f);
-  threads_case(medium, 256, 0);
+  threads_case(medium, 256, 0.9f, NERVE_FP32);
+  threads_case(medium, 256, 0, NERVE_FP32);
+  /* bf16: every GEMM packed, on the pair kernels where the CPU has them */
+  threads_case(small, 7, 0.9f, NERVE_BF16);
+  threads_case(small, 300, 0, NERVE_BF16);
+  threads_case(medium, 256, 0.9f, NERVE_BF16);
   /* a context switches counts freely and frees its pool */
   counter c;
   nerve_ctx *ctx = new_ctx(&c);

@@ -48,7 +48,46 @@ static void c_ukr(int mr, int kc, const float *ap, const float *bp, float *c,
 UKR(1) UKR(2) UKR(3) UKR(4) UKR(5)
 #undef UKR
 
-/* The scalar table with the plain micro-kernel and small blocks, so that
+/* c + a0 b0 + a1 b1 on bf16 values as vdpbf16ps sums it (the odd
+** product first), without its flushing of denormals: the sum of the
+** plain pair micro-kernel. The products are exact. */
+static float c_dot2(float c, float a0, float b0, float a1, float b1) {
+  return (c + a1 * b1) + a0 * b0;
+}
+
+static float half(uint32_t w, int hi) {
+  uint32_t u = hi ? w & 0xffff0000u : w << 16;
+  float x;
+  memcpy(&x, &u, sizeof x);
+  return x;
+}
+
+/* The plain pair micro-kernel: kc steps of one word (a pair of depths)
+** of A per row and of B per column (kernels.h's ukr2). */
+static void c_pair_ukr(int mr, int kc, const float *ap, const float *bp,
+                   float *c, size_t ldc, int acc, const float *bias) {
+  const uint32_t *aw = (const uint32_t *)ap, *bw = (const uint32_t *)bp;
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < TNR; j++) {
+      float s = acc ? c[i * ldc + j] : bias ? bias[j] : 0.0f;
+      for (int q = 0; q < kc; q++) {
+        uint32_t a = aw[q * TMR + i], b = bw[q * TNR + j];
+        s = c_dot2(s, half(a, 0), half(b, 0), half(a, 1), half(b, 1));
+      }
+      c[i * ldc + j] = s;
+    }
+}
+
+#define UKR(r)                                                          \
+  static void c_pair##r(int kc, const float *ap, const float *bp,      \
+                         float *c, size_t ldc, int acc,                 \
+                         const float *bias) {                           \
+    c_pair_ukr(r, kc, ap, bp, c, ldc, acc, bias);                           \
+  }
+UKR(1) UKR(2) UKR(3) UKR(4) UKR(5)
+#undef UKR
+
+/* The scalar table with the plain micro-kernels and small blocks, so that
 ** small matrices cross every block edge. */
 static nerve_kernels c_table(void) {
   nerve_kernels t = *nerve_kernels_get("scalar");
@@ -58,7 +97,44 @@ static nerve_kernels c_table(void) {
   t.ukr[3] = c_ukr4, t.ukr[4] = c_ukr5;
   t.pack_a = nerve_pack_a_c;
   t.pack_b = nerve_pack_b_c;
+  t.ukr2[0] = c_pair1, t.ukr2[1] = c_pair2, t.ukr2[2] = c_pair3;
+  t.ukr2[3] = c_pair4, t.ukr2[4] = c_pair5;
+  t.pack2_a = nerve_pack2_a_c;
+  t.pack2_b = nerve_pack2_b_c;
   return t;
+}
+
+typedef float dot2_fn(float c, float a0, float b0, float a1, float b1);
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+/* The instruction itself on one lane: the sum the avx512 table's pair
+** kernels must give, element by element. */
+__attribute__((target("avx512f,avx512bf16"))) static float
+hw_dot2(float c, float a0, float b0, float a1, float b1) {
+  uint32_t wa, wb;
+  float x[2] = {a0, a1}, y[2] = {b0, b1};
+  uint32_t u[4];
+  memcpy(u, x, sizeof x), memcpy(u + 2, y, sizeof y);
+  wa = u[0] >> 16 | (u[1] & 0xffff0000u);
+  wb = u[2] >> 16 | (u[3] & 0xffff0000u);
+  __m512 r = _mm512_dpbf16_ps(_mm512_set1_ps(c),
+                              (__m512bh)_mm512_set1_epi32((int)wa),
+                              (__m512bh)_mm512_set1_epi32((int)wb));
+  return _mm512_cvtss_f32(r);
+}
+#endif
+
+/* How table t sums a bf16 pair: NULL where it has no pair kernels (the
+** chain of fmaf on rounded operands). */
+static dot2_fn *dot2_of(const nerve_kernels *t) {
+  if (!t->ukr2[0]) return NULL;
+  if (t->ukr2[0] == c_pair1) return c_dot2;
+#if defined(__x86_64__)
+  return hw_dot2;
+#else
+  return NULL;
+#endif
 }
 
 #if defined(__x86_64__)
@@ -146,18 +222,29 @@ static float operand(const nerve_gemm *g, float x) {
 }
 
 /* What every path must give: each element's chain of fmaf (in bf16, on
-** the rounded operands, B's scaled after rounding). */
-static void chain(const nerve_gemm *g) {
+** the rounded operands, B's scaled after rounding), or with dot2 (a bf16
+** job on pair kernels) its chain of pairs, an odd depth's last pair
+** completed with zeros. */
+static void chain_of(const nerve_gemm *g, dot2_fn *dot2) {
   for (int i = 0; i < g->m; i++)
     for (int j = 0; j < g->n; j++) {
       float *cij = g->c + i * g->ldc + j;
       float s = g->acc ? *cij : g->bias ? g->bias[j] : 0.0f;
-      for (int p = 0; p < g->k; p++)
-        s = fmaf(operand(g, g->a[i * g->ars + p * g->acs]),
-                 g->scale * operand(g, g->b[p * g->brs + j * g->bcs]), s);
+#define A(p) operand(g, g->a[i * g->ars + (p) * g->acs])
+#define B(p) operand(g, g->b[(p) * g->brs + j * g->bcs])
+      if (dot2 && g->bf16)
+        for (int p = 0; p < g->k; p += 2)
+          s = dot2(s, A(p), B(p), p + 1 < g->k ? A(p + 1) : 0.0f,
+                   p + 1 < g->k ? B(p + 1) : 0.0f);
+      else
+        for (int p = 0; p < g->k; p++) s = fmaf(A(p), g->scale * B(p), s);
+#undef A
+#undef B
       *cij = s;
     }
 }
+
+static void chain(const nerve_gemm *g) { chain_of(g, NULL); }
 
 static float *aligned(size_t n) {
   float *p = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64 + 64);
@@ -215,7 +302,7 @@ static int gemm_case_in(const nerve_kernels *t, int kind, int m, int n, int k,
   nerve_gemm g = job(kind, m, n, k, &o);
   g.bf16 = bf16;
   g.c = dup(o.c, o.lc);
-  chain(&g);
+  chain_of(&g, dot2_of(t));
   float *want = g.c;
   int ok = 1;
   for (int cut = 0; cut < 2 && ok; cut++) {
@@ -227,6 +314,12 @@ static int gemm_case_in(const nerve_kernels *t, int kind, int m, int n, int k,
                  &orig, want);
   }
   if (ok && (bf16 || (kind != NT && chains_unpacked(t)))) {
+    if (bf16 && dot2_of(t)) { /* the reference loops chain fmaf */
+      memcpy(want, orig.c, o.lc * sizeof(float));
+      g = job(kind, m, n, k, &o);
+      g.bf16 = bf16, g.c = want;
+      chain(&g);
+    }
     memcpy(o.c, orig.c, o.lc * sizeof(float));
     g = job(kind, m, n, k, &o);
     g.bf16 = bf16;
@@ -253,7 +346,36 @@ static void test_bf16(const nerve_kernels *t) {
           CHECK(gemm_case_in(t, kind, dims[i], dims[j], dims[l], i % 2, 1));
     CHECK(gemm_case_in(t, kind, t->mc + 1, t->nr + 3, t->kc + 1, 1, 1));
     CHECK(gemm_case_in(t, kind, 7, 3 * t->nr + 1, 1, 0, 1));
+    /* pair kernels' depth blocks are 2 kc */
+    CHECK(gemm_case_in(t, kind, 9, t->nr + 1, 2 * t->kc + 1, 0, 1));
+    CHECK(gemm_case_in(t, kind, 5, 2 * t->nr - 1, 4 * t->kc - 1, 1, 1));
   }
+}
+
+/* Pair kernels sum the same exact products as the chain of fmaf, in
+** another order: within a rounding per product of it. */
+static void test_pairs_close(const nerve_kernels *t) {
+  if (!dot2_of(t)) return;
+  int m = 37, n = 45, k = 301;
+  operands o = make(NN_BIAS, m, n, k, 0);
+  nerve_gemm g = job(NN_BIAS, m, n, k, &o), w = g;
+  g.bf16 = w.bf16 = 1;
+  w.c = dup(o.c, o.lc);
+  chain(&w);
+  run_packed(t, g, 0);
+  int ok = 1;
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double mag = fabs(o.bias[j]);
+      for (int p = 0; p < k; p++)
+        mag += fabs(nerve_bf16(o.a[i * o.lda + p]) *
+                    (double)nerve_bf16(o.b[p * o.ldb + j]));
+      double d = fabs((double)o.c[i * o.ldc + j] - w.c[i * o.ldc + j]);
+      ok &= d <= 2.0 * k * 0x1p-24 * mag && d <= 1e-3 * mag;
+    }
+  CHECK(ok);
+  free(w.c);
+  unmake(&o);
 }
 
 static void test_shapes(const nerve_kernels *t) {
@@ -490,6 +612,39 @@ static void test_unpacked_table(const nerve_kernels *ref) {
   free(a), free(b), free(c), free(want);
 }
 
+/* A table's pair packing gives the plain routines' words, for either
+** orientation of either operand, on values that round every way. */
+static void test_packing2(const nerve_kernels *t) {
+  static const int shapes[][2] = {{1, 1}, {5, 3}, {17, 33}, {12, 64},
+                                  {65, 100}, {40, 31}};
+  if (!t->pack2_a) return;
+  size_t nround = sizeof ROUND / sizeof *ROUND;
+  for (int s = 0; s < 6; s++)
+    for (int tp = 0; tp < 2; tp++) {
+      int rows = shapes[s][0], cols = shapes[s][1];
+      int ld = (tp ? rows : cols) + 3;
+      size_t lx, rs = tp ? 1 : (size_t)ld, cs = tp ? (size_t)ld : 1;
+      float *x = view(tp ? cols : rows, tp ? rows : cols, ld, NAN, &lx);
+      for (int i = 0; i < rows; i++)
+        for (int p = 0; p < cols; p++)
+          if ((i * cols + p) % 5 == 0)
+            x[i * rs + p * cs] = from_bits(ROUND[(i + p) % nround][0]);
+      size_t na = ((size_t)rows + t->mr) * cols + 64;
+      size_t nb = ((size_t)cols + t->nr) * rows + 64;
+      float *a1 = aligned(na), *a2 = aligned(na);
+      float *b1 = aligned(nb), *b2 = aligned(nb);
+      for (size_t i = 0; i < na; i++) a1[i] = a2[i] = GUARD;
+      for (size_t i = 0; i < nb; i++) b1[i] = b2[i] = GUARD;
+      t->pack2_a(rows, cols, x, rs, cs, a1, t->mr, 1.0f, 1);
+      nerve_pack2_a_c(rows, cols, x, rs, cs, a2, t->mr, 1.0f, 1);
+      t->pack2_b(rows, cols, x, rs, cs, b1, t->nr, 1.0f, 1);
+      nerve_pack2_b_c(rows, cols, x, rs, cs, b2, t->nr, 1.0f, 1);
+      CHECK(memcmp(a1, a2, na * sizeof(float)) == 0);
+      CHECK(memcmp(b1, b2, nb * sizeof(float)) == 0);
+      free(x), free(a1), free(a2), free(b1), free(b2);
+    }
+}
+
 static void test_table(const nerve_kernels *t) {
   CHECK(t->mr >= 1 && t->mr <= NERVE_MR_MAX && t->nr >= 1 && t->nr <= 64);
   CHECK(t->kc >= 1 && t->mc % t->mr == 0 && t->nc % t->nr == 0);
@@ -506,7 +661,9 @@ static void test_table(const nerve_kernels *t) {
   test_scale(t);
   test_packing(t);
   test_rounding_packed(t);
+  test_packing2(t);
   test_bf16(t);
+  test_pairs_close(t);
 }
 
 int main(void) {

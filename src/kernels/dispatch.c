@@ -24,6 +24,10 @@ static int has_avx2(void) {
 static int has_avx512(void) {
   return has_avx2() && __builtin_cpu_supports("avx512f");
 }
+static int has_avx512_bf16(void) {
+  return has_avx512() && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512bf16");
+}
 #define X86 1
 #else
 #define X86 0
@@ -40,6 +44,7 @@ static void build(void) {
   usable[AVX2] = has_avx2();
   tables[AVX512] = tables[AVX2];
   nerve_kernels_avx512(&tables[AVX512]);
+  if (has_avx512_bf16()) nerve_bf16_avx512(&tables[AVX512]);
   nerve_blocks(&tables[AVX512]);
   usable[AVX512] = has_avx512();
 #endif

@@ -11,6 +11,10 @@
 **   packed A, one block of mc rows by kc: panels of mr rows, each kc steps
 **     of mr floats (panel q at ap + q mr kc), packed by each block of rows
 **     into its own buffer.
+**   bf16 on a table with pair kernels (ukr2): the same, with depth
+**     blocks of 2 kc values packed as kc words, one word per pair of
+**     depths (kernels.h): block p0 at bp + p0/2 np, panel t at + t nr q,
+**     q = ceil(kc/2) words deep. The buffers' sizes hold either layout.
 ** Loops, outermost first: nc columns (a block of B for L3), kc of depth,
 ** mc rows (the packed A block stays in L2), nr columns (the B micro-panel
 ** stays in L1), mr rows: the micro-kernel.
@@ -41,6 +45,26 @@ int nerve_gemm_packed(const nerve_kernels *t, nerve_gemm_shape shape, int m,
 }
 
 static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
+
+/* The kernels and packing a job runs on: float32's, or for bf16 the pair
+** kernels where the table has them. A packed depth block of kc values is
+** steps(kc) words deep, one per pair values. */
+typedef struct plan {
+  nerve_ukr *const *ukr;
+  nerve_pack *pack_a, *pack_b;
+  int kc, pair;
+} plan;
+
+static plan plan_of(const nerve_kernels *t, const nerve_gemm *g) {
+  plan p = {t->ukr, t->pack_a, t->pack_b, t->kc, 1};
+  if (g->bf16 && t->ukr2[0]) {
+    p.ukr = t->ukr2, p.pack_a = t->pack2_a, p.pack_b = t->pack2_b;
+    p.kc = 2 * t->kc, p.pair = 2;
+  }
+  return p;
+}
+
+static int steps(const plan *p, int kc) { return (kc + p->pair - 1) / p->pair; }
 
 size_t nerve_gemm_bsize(const nerve_kernels *t, int n, int k) {
   return t->mr ? round_up((size_t)n, (size_t)t->nr) * (size_t)k : 0;
@@ -81,6 +105,48 @@ void nerve_pack_b_c(int rows, int cols, const float *x, size_t rs, size_t cs,
   }
 }
 
+/* The word of a bf16 pair: lo's bf16 in the low half, hi's in the high. */
+static uint32_t pair_word(float lo, float hi) {
+  uint32_t l, h;
+  lo = nerve_bf16(lo), hi = nerve_bf16(hi);
+  memcpy(&l, &lo, sizeof l);
+  memcpy(&h, &hi, sizeof h);
+  return l >> 16 | (h & 0xffff0000u);
+}
+
+/* Pair packing works on words; scale is 1 (kernels.h) and bf16 implied. */
+void nerve_pack2_a_c(int rows, int cols, const float *x, size_t rs,
+                     size_t cs, float *dst, int w, float scale, int bf16) {
+  (void)scale, (void)bf16;
+  uint32_t *d = (uint32_t *)dst;
+  int q = (cols + 1) / 2;
+  for (int i = 0; i < rows; i += w, d += (size_t)q * w) {
+    int h = rows - i < w ? rows - i : w;
+    for (int s = 0; s < q; s++)
+      for (int r = 0; r < h; r++) {
+        const float *xr = x + (size_t)(i + r) * rs + (size_t)(2 * s) * cs;
+        d[(size_t)s * w + r] = pair_word(xr[0], 2 * s + 1 < cols ? xr[cs] : 0);
+      }
+  }
+}
+
+void nerve_pack2_b_c(int rows, int cols, const float *x, size_t rs,
+                     size_t cs, float *dst, int w, float scale, int bf16) {
+  (void)scale, (void)bf16;
+  uint32_t *d = (uint32_t *)dst;
+  int q = (rows + 1) / 2;
+  for (int j = 0; j < cols; j += w, d += (size_t)q * w) {
+    int h = cols - j < w ? cols - j : w;
+    for (int s = 0; s < q; s++) {
+      uint32_t *ds = d + (size_t)s * w;
+      const float *x0 = x + (size_t)(2 * s) * rs + (size_t)j * cs;
+      for (int u = 0; u < h; u++)
+        ds[u] = pair_word(x0[u * cs], 2 * s + 1 < rows ? x0[rs + u * cs] : 0);
+      for (int u = h; u < w; u++) ds[u] = 0;
+    }
+  }
+}
+
 /* First panel of part p of parts. */
 static int cut(int panels, int p, int parts) {
   return (int)((long long)panels * p / parts);
@@ -93,11 +159,13 @@ void nerve_gemm_pack(const nerve_kernels *t, const nerve_gemm *g, int part,
   if (t1 <= t0) return;
   size_t np = (size_t)panels * nr;
   int j0 = t0 * nr, cols = (t1 * nr < g->n ? t1 * nr : g->n) - j0;
-  for (int p0 = 0; p0 < g->k; p0 += t->kc) {
-    int kc = g->k - p0 < t->kc ? g->k - p0 : t->kc;
-    t->pack_b(kc, cols, g->b + (size_t)p0 * g->brs + (size_t)j0 * g->bcs,
-              g->brs, g->bcs, g->bp + (size_t)p0 * np + (size_t)t0 * nr * kc,
-              nr, g->scale, g->bf16);
+  plan pl = plan_of(t, g);
+  for (int p0 = 0; p0 < g->k; p0 += pl.kc) {
+    int kc = g->k - p0 < pl.kc ? g->k - p0 : pl.kc;
+    float *dst = g->bp + (size_t)(p0 / pl.pair) * np +
+                 (size_t)t0 * nr * steps(&pl, kc);
+    pl.pack_b(kc, cols, g->b + (size_t)p0 * g->brs + (size_t)j0 * g->bcs,
+              g->brs, g->bcs, dst, nr, g->scale, g->bf16);
   }
 }
 
@@ -114,9 +182,9 @@ static void prefetch_tile(const float *c, size_t ldc, int rows, int nr) {
 
 /* A tile at the right edge (nr < t->nr columns of C): through a full
 ** tile on the stack, so the micro-kernel never masks. */
-static void edge_tile(const nerve_kernels *t, int mr, int nr, int kc,
-                      const float *ap, const float *bp, float *c,
-                      size_t ldc, int acc, const float *bias) {
+static void edge_tile(const nerve_kernels *t, nerve_ukr *ukr, int mr,
+                      int nr, int kc, const float *ap, const float *bp,
+                      float *c, size_t ldc, int acc, const float *bias) {
   _Alignas(64) float tile[NERVE_MR_MAX * 64];
   int w = t->nr;
   for (int r = 0; r < mr; r++) {
@@ -124,7 +192,7 @@ static void edge_tile(const nerve_kernels *t, int mr, int nr, int kc,
     const float *src = acc ? c + (size_t)r * ldc : bias;
     for (int j = 0; j < w; j++) tr[j] = src && j < nr ? src[j] : 0.0f;
   }
-  t->ukr[mr - 1](kc, ap, bp, tile, (size_t)w, 1, NULL);
+  ukr(kc, ap, bp, tile, (size_t)w, 1, NULL);
   for (int r = 0; r < mr; r++)
     memcpy(c + (size_t)r * ldc, tile + (size_t)r * w, nr * sizeof(float));
 }
@@ -176,24 +244,25 @@ static void unpacked_rows(const nerve_kernels *t, const nerve_gemm *g,
 
 /* C rows [r0, r1) over one depth block [p0, p0 + kc) and the columns
 ** [j0, j0 + nc). */
-static void block(const nerve_kernels *t, const nerve_gemm *g, int r0, int r1,
-                  int p0, int kc, int j0, int nc, float *ap) {
-  int MR = t->mr, NR = t->nr;
+static void block(const nerve_kernels *t, const plan *pl, const nerve_gemm *g,
+                  int r0, int r1, int p0, int kc, int j0, int nc, float *ap) {
+  int MR = t->mr, NR = t->nr, kw = steps(pl, kc);
   int acc = g->acc || p0 > 0;
   const float *bias = acc ? NULL : g->bias;
   size_t np = round_up((size_t)g->n, (size_t)NR);
-  const float *bblk = g->bp + (size_t)p0 * np + (size_t)j0 * kc;
+  const float *bblk =
+      g->bp + (size_t)(p0 / pl->pair) * np + (size_t)j0 * kw;
   /* blocks of at most mc rows, all alike: a last block of a few rows
   ** would stream all of B's panels again for little work */
   int nb = (r1 - r0 + t->mc - 1) / t->mc;
   int step = ((r1 - r0 + nb - 1) / nb + MR - 1) / MR * MR;
   for (int i0 = r0; i0 < r1; i0 += step) {
     int mc = r1 - i0 < step ? r1 - i0 : step;
-    t->pack_a(mc, kc, g->a + (size_t)i0 * g->ars + (size_t)p0 * g->acs,
-              g->ars, g->acs, ap, MR, 1.0f, g->bf16);
+    pl->pack_a(mc, kc, g->a + (size_t)i0 * g->ars + (size_t)p0 * g->acs,
+               g->ars, g->acs, ap, MR, 1.0f, g->bf16);
     for (int jr = 0; jr < nc; jr += NR) {
       int nr = nc - jr < NR ? nc - jr : NR;
-      const float *bp = bblk + (size_t)jr * kc;
+      const float *bp = bblk + (size_t)jr * kw;
       const float *bi = bias ? bias + j0 + jr : NULL;
       for (int ir = 0; ir < mc; ir += MR) {
         int mr = mc - ir < MR ? mc - ir : MR;
@@ -202,11 +271,10 @@ static void block(const nerve_kernels *t, const nerve_gemm *g, int r0, int r1,
           int next = mc - ir - MR < MR ? mc - ir - MR : MR;
           prefetch_tile(c + MR * g->ldc, g->ldc, next, nr);
         }
-        if (nr == NR)
-          t->ukr[mr - 1](kc, ap + (size_t)ir * kc, bp, c, g->ldc, acc, bi);
-        else
-          edge_tile(t, mr, nr, kc, ap + (size_t)ir * kc, bp, c, g->ldc, acc,
-                    bi);
+        const float *ai = ap + (size_t)ir * kw;
+        if (nr == NR) pl->ukr[mr - 1](kw, ai, bp, c, g->ldc, acc, bi);
+        else edge_tile(t, pl->ukr[mr - 1], mr, nr, kw, ai, bp, c, g->ldc,
+                       acc, bi);
       }
     }
   }
@@ -219,11 +287,12 @@ void nerve_gemm_rows(const nerve_kernels *t, const nerve_gemm *g, int r0,
     unpacked_rows(t, g, r0, r1);
     return;
   }
+  plan pl = plan_of(t, g);
   for (int j0 = 0; j0 < g->n; j0 += t->nc) {
     int nc = g->n - j0 < t->nc ? g->n - j0 : t->nc;
-    for (int p0 = 0; p0 < g->k; p0 += t->kc) {
-      int kc = g->k - p0 < t->kc ? g->k - p0 : t->kc;
-      block(t, g, r0, r1, p0, kc, j0, nc, ap);
+    for (int p0 = 0; p0 < g->k; p0 += pl.kc) {
+      int kc = g->k - p0 < pl.kc ? g->k - p0 : pl.kc;
+      block(t, &pl, g, r0, r1, p0, kc, j0, nc, ap);
     }
   }
 }

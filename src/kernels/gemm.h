@@ -18,8 +18,10 @@
 ** Every element of C is init followed by one fused multiply-add per p in
 ** order, on every path (the unpacked nn and tn slots, the packed
 ** micro-kernels, any blocking, any cut of the rows), so results never
-** depend on the thread count. The unpacked nt slot sums in another order;
-** which path a job takes depends only on its shape.
+** depend on the thread count. The unpacked nt slot sums in another order,
+** and bf16 on pair kernels (kernels.h's ukr2) adds one instruction's pair
+** of products per step; which path a job takes depends only on its shape
+** and the table.
 */
 #ifndef NERVE_GEMM_H
 #define NERVE_GEMM_H
@@ -115,8 +117,9 @@ void nerve_gemm_pack(const nerve_kernels *t, const nerve_gemm *g, int part,
 ** buffer of nerve_gemm_asize floats for this call alone. */
 void nerve_gemm_rows(const nerve_kernels *t, const nerve_gemm *g, int r0,
                      int r1, float *ap);
-/* out[j] += sum_p op(B)(p, j) scale, read from the packed op(B): the sums
-** colsum gives on the scaled matrix, in the same order. */
+/* out[j] += sum_p op(B)(p, j) scale, read from the packed op(B) of a
+** float32 job: the sums colsum gives on the scaled matrix, in the same
+** order. */
 void nerve_gemm_colsum(const nerve_kernels *t, const nerve_gemm *g,
                        float *out);
 /* The whole job on the calling thread: packed into ws (bsize + asize
@@ -129,5 +132,11 @@ void nerve_pack_a_c(int rows, int cols, const float *x, size_t rs, size_t cs,
                     float *dst, int w, float scale, int bf16);
 void nerve_pack_b_c(int rows, int cols, const float *x, size_t rs, size_t cs,
                     float *dst, int w, float scale, int bf16);
+/* The same panels in bf16 pairs (kernels.h's pack2_a, pack2_b): cols
+** (for A) or rows (for B) of depth become ceil(depth / 2) words. */
+void nerve_pack2_a_c(int rows, int cols, const float *x, size_t rs,
+                     size_t cs, float *dst, int w, float scale, int bf16);
+void nerve_pack2_b_c(int rows, int cols, const float *x, size_t rs,
+                     size_t cs, float *dst, int w, float scale, int bf16);
 
 #endif

@@ -42,6 +42,19 @@ typedef struct nerve_kernels {
   nerve_ukr *ukr[NERVE_MR_MAX];
   nerve_pack *pack_a, *pack_b;
 
+  /* bf16 jobs in hardware: how they run ("avx512_bf16", or "emulated":
+  ** the float32 micro-kernels on rounded operands), and where the CPU has
+  ** a dot product of bf16 pairs, micro-kernels of the same mr x nr whose
+  ** kc counts pairs of depth. Their packing (pack2_a, pack2_b: the same
+  ** panels, each element a 32-bit word holding the bf16 of depths 2q (low
+  ** half) and 2q + 1 (high half), an odd depth's last high half zero)
+  ** takes scale 1 only. The pair c + a0 b0 + a1 b1 is summed as the
+  ** instruction sums it (vdpbf16ps: the odd product first, denormal
+  ** inputs and results flushed to zero). NULL: no such kernels. */
+  const char *bf16;
+  nerve_ukr *ukr2[NERVE_MR_MAX];
+  nerve_pack *pack2_a, *pack2_b;
+
   /* The three GEMM shapes of training, unpacked: for shapes where packing
   ** does not pay (gemm.c decides), and the whole GEMM where mr = 0. */
   /* forward: C (m x n) = A (m x k) B (k x n) + bias (1 x n, NULL: none) */

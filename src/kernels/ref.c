@@ -169,6 +169,7 @@ static void gelu_bwd(size_t n, const float *a, const float *dy, float *dx) {
 
 void nerve_kernels_ref(nerve_kernels *k) {
   k->name = "scalar";
+  k->bf16 = "emulated";
   k->gemm_nn = gemm_nn;
   k->gemm_nt = gemm_nt;
   k->gemm_tn = gemm_tn;

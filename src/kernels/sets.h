@@ -15,6 +15,9 @@ void nerve_gemm_neon(nerve_kernels *k);
 /* The packed GEMM: micro-kernel geometry, micro-kernels, packing. */
 void nerve_packed_avx2(nerve_kernels *k);
 void nerve_packed_avx512(nerve_kernels *k);
+/* bf16 jobs on the pair kernels (ukr2, pack2_a, pack2_b), for a CPU with
+** AVX512-BF16 (dispatch.c asks). */
+void nerve_bf16_avx512(nerve_kernels *k);
 
 /* The block sizes kc, mc, nc of a table with a packed path (blocks.c). */
 void nerve_blocks(nerve_kernels *k);

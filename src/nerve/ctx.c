@@ -96,7 +96,7 @@ const char *nerve_ctx_isa(const nerve_ctx *ctx) { return ctx->k->name; }
 const char *nerve_precision_kernels(const nerve_ctx *ctx, nerve_precision p) {
   switch (p) {
   case NERVE_FP32: return ctx->k->name;
-  case NERVE_BF16: return "emulated";
+  case NERVE_BF16: return ctx->k->bf16;
   }
   return NULL;
 }
