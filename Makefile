@@ -46,7 +46,7 @@ CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_gemm $(BUILD)/test_engine \
 HOST    = $(BUILD)/test_host
 OOM     = $(BUILD)/test_oom
 
-.PHONY: all test check install uninstall clean deps ctest spec hosttest \
+.PHONY: all test check amx-check install uninstall clean deps ctest spec hosttest \
         bench example mnist-data mnist-verify bench-fann examples hostexample lint \
         valgrind rockcheck installcheck FORCE \
         fuzz fuzz-deps fuzz-build fuzz-corpus soak fuzzreplay neon-check \
@@ -164,6 +164,17 @@ check: deps
 	@ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
 	  $(MAKE) --no-print-directory BUILD=build/asan spec
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SHORT)
+
+# The AMX kernels (src/kernels/avx512/amx.c) are compiled into every
+# x86-64 build but dispatched only with -DNERVE_AMX until they have run
+# and passed on a CPU with AMX-BF16: this builds the GEMM and engine tests
+# that way and runs them where the CPU has it.
+amx-check:
+	@if grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null; then \
+	  $(MAKE) --no-print-directory BUILD=build/amx CFLAGS="$(CFLAGS) -DNERVE_AMX" \
+	    build/amx/test_gemm build/amx/test_engine && \
+	  ./build/amx/test_gemm && ./build/amx/test_engine; \
+	else echo "amx-check: no AMX-BF16 on this CPU, skipped"; fi
 
 # The host suites under valgrind (it cannot run AVX-512: the AVX2 path).
 valgrind: $(HOST)

@@ -18,6 +18,7 @@
 #include "arrays.h"
 #include "check.h"
 #include "kernels/gemm.h"
+#include "kernels/sets.h"
 
 enum { NN, NN_BIAS, NT, TN, TN_SET, NKINDS };
 static const char *kind_name[] = {"nn", "nn+bias", "nt", "tn", "tn_set"};
@@ -125,9 +126,58 @@ hw_dot2(float c, float a0, float b0, float a1, float b1) {
 }
 #endif
 
+/* AMX's layout (avx512/amx.c) read in plain C: a tile of r <= 32 rows by
+** 32 columns, A packed per 16 words of depth as 32 rows of 16 words, B
+** the pair panel; each pair summed as c_dot2. With the table's own AMX
+** packing, it tests everything of the AMX path but the tile instructions
+** on any CPU with AVX512-BF16. */
+enum { AMR = 32, ANR = 32, AKQ = 16 };
+
+static void amx_c_ukr(int mr, int kw, const float *ap, const float *bp,
+                      float *c, size_t ldc, int acc, const float *bias) {
+  const uint32_t *aw = (const uint32_t *)ap, *bw = (const uint32_t *)bp;
+  for (int i = 0; i < mr; i++)
+    for (int j = 0; j < ANR; j++) {
+      float s = acc ? c[i * ldc + j] : bias ? bias[j] : 0.0f;
+      for (int q = 0; q < kw; q++) {
+        uint32_t a = aw[(q / AKQ) * AMR * AKQ + i * AKQ + q % AKQ];
+        uint32_t b = bw[q * ANR + j];
+        s = c_dot2(s, half(a, 0), half(b, 0), half(a, 1), half(b, 1));
+      }
+      c[i * ldc + j] = s;
+    }
+}
+
+#define UKR(r)                                                          \
+  static void amx_c##r(int kw, const float *ap, const float *bp,        \
+                       float *c, size_t ldc, int acc,                   \
+                       const float *bias) {                             \
+    amx_c_ukr(r, kw, ap, bp, c, ldc, acc, bias);                        \
+  }
+UKR(1) UKR(2) UKR(3) UKR(4) UKR(5) UKR(6) UKR(7) UKR(8) UKR(9) UKR(10)
+UKR(11) UKR(12) UKR(13) UKR(14) UKR(15) UKR(16) UKR(17) UKR(18) UKR(19)
+UKR(20) UKR(21) UKR(22) UKR(23) UKR(24) UKR(25) UKR(26) UKR(27) UKR(28)
+UKR(29) UKR(30) UKR(31) UKR(32)
+#undef UKR
+static nerve_ukr *const amx_c[AMR] = {
+    amx_c1,  amx_c2,  amx_c3,  amx_c4,  amx_c5,  amx_c6,  amx_c7,  amx_c8,
+    amx_c9,  amx_c10, amx_c11, amx_c12, amx_c13, amx_c14, amx_c15, amx_c16,
+    amx_c17, amx_c18, amx_c19, amx_c20, amx_c21, amx_c22, amx_c23, amx_c24,
+    amx_c25, amx_c26, amx_c27, amx_c28, amx_c29, amx_c30, amx_c31, amx_c32};
+
+static int granted(int asking) { return (void)asking, 1; }
+
+/* 1 when t's bf16 jobs run on the real AMX tiles: their sums (the
+** instruction accumulates a tile's 16 pairs in an order of its own) are
+** checked within tolerance, not bit for bit. */
+static int real_amx(const nerve_kernels *t) {
+  return t->amx_ukr && t->amx_ukr != amx_c && t->amx_ready(1);
+}
+
 /* How table t sums a bf16 pair: NULL where it has no pair kernels (the
 ** chain of fmaf on rounded operands). */
 static dot2_fn *dot2_of(const nerve_kernels *t) {
+  if (t->amx_ukr == amx_c) return c_dot2;
   if (!t->ukr2[0]) return NULL;
   if (t->ukr2[0] == c_pair1) return c_dot2;
 #if defined(__x86_64__)
@@ -352,30 +402,52 @@ static void test_bf16(const nerve_kernels *t) {
   }
 }
 
-/* Pair kernels sum the same exact products as the chain of fmaf, in
-** another order: within a rounding per product of it. */
-static void test_pairs_close(const nerve_kernels *t) {
-  if (!dot2_of(t)) return;
-  int m = 37, n = 45, k = 301;
-  operands o = make(NN_BIAS, m, n, k, 0);
-  nerve_gemm g = job(NN_BIAS, m, n, k, &o), w = g;
+/* A bf16 job of kind on t: the same floats with the rows cut in two, and
+** the same exact products as the chain of fmaf summed in another order,
+** so within a rounding per product of it: |C - chain| <= 2 k 2^-24
+** (|init| + sum |a b|). */
+static int close_case(const nerve_kernels *t, int kind, int m, int n, int k) {
+  operands o = make(kind, m, n, k, 1), first = o;
+  first.c = dup(o.c, o.lc);
+  nerve_gemm g = job(kind, m, n, k, &o), w = g;
   g.bf16 = w.bf16 = 1;
   w.c = dup(o.c, o.lc);
   chain(&w);
-  run_packed(t, g, 0);
-  int ok = 1;
+  run_packed(t, g, m / 2);
+  nerve_gemm h = g;
+  h.c = first.c;
+  run_packed(t, h, 0);
+  int ok = memcmp(o.c, first.c, o.lc * sizeof(float)) == 0;
   for (int i = 0; i < m; i++)
     for (int j = 0; j < n; j++) {
-      double mag = fabs(o.bias[j]);
+      double mag = g.acc ? fabs(first.c[i * o.ldc + j]) : 0;
+      if (g.bias) mag = fabs(g.bias[j]);
       for (int p = 0; p < k; p++)
-        mag += fabs(nerve_bf16(o.a[i * o.lda + p]) *
-                    (double)nerve_bf16(o.b[p * o.ldb + j]));
+        mag += fabs(nerve_bf16(g.a[i * g.ars + p * g.acs]) *
+                    (double)nerve_bf16(g.b[p * g.brs + j * g.bcs]));
       double d = fabs((double)o.c[i * o.ldc + j] - w.c[i * o.ldc + j]);
-      ok &= d <= 2.0 * k * 0x1p-24 * mag && d <= 1e-3 * mag;
+      ok &= d <= 2.0 * k * 0x1p-24 * mag + 1e-37;
     }
-  CHECK(ok);
-  free(w.c);
+  free(w.c), free(first.c);
   unmake(&o);
+  return ok;
+}
+
+/* Pair and AMX kernels near the chain of fmaf. */
+static void test_pairs_close(const nerve_kernels *t) {
+  if (!dot2_of(t) && !real_amx(t)) return;
+  CHECK(close_case(t, NN_BIAS, 37, 45, 301));
+  if (!real_amx(t)) return;
+  /* the bitwise cases of test_bf16, within tolerance */
+  static const int dims[] = {1, 3, 17, 65};
+  for (int kind = 0; kind < NKINDS; kind++) {
+    for (int i = 0; i < 4; i++)
+      for (int j = 0; j < 4; j++)
+        for (int l = 0; l < 4; l++)
+          CHECK(close_case(t, kind, dims[i], dims[j], dims[l]));
+    CHECK(close_case(t, kind, t->mc + 1, t->nr + 3, 2 * t->kc + 1));
+    CHECK(close_case(t, kind, 70, 2 * t->nr - 1, 4 * t->kc - 1));
+  }
 }
 
 static void test_shapes(const nerve_kernels *t) {
@@ -662,8 +734,34 @@ static void test_table(const nerve_kernels *t) {
   test_packing(t);
   test_rounding_packed(t);
   test_packing2(t);
-  test_bf16(t);
+  if (!real_amx(t)) test_bf16(t);
   test_pairs_close(t);
+}
+
+/* The AMX path with AMX's own packing and the plain C tile, on a CPU with
+** AVX512-BF16 (the packing needs it): every bf16 case bit for bit. */
+static void test_amx_layout(void) {
+  const nerve_kernels *avx512 = nerve_kernels_get("avx512");
+  if (!avx512 || !avx512->ukr2[0]) {
+    printf("test_gemm: no AVX512-BF16, AMX's layout skipped\n");
+    return;
+  }
+  nerve_kernels t = *avx512;
+  t.name = "amx-layout";
+  nerve_amx_avx512(&t);
+  if (!t.amx_pack_a) {
+    printf("test_gemm: no AMX code on this platform, its layout skipped\n");
+    return;
+  }
+  t.amx_ukr = amx_c;
+  t.amx_ready = granted;
+  CHECK(t.amx_mr == AMR && t.nr == ANR && t.kc % AKQ == 0);
+  test_bf16(&t);
+  test_pairs_close(&t);
+  int rows = 64;
+  CHECK(gemm_case_in(&t, NN_BIAS, rows, 1024, 784, 0, 1));
+  CHECK(gemm_case_in(&t, NT, rows, 784, 1024, 0, 1));
+  CHECK(gemm_case_in(&t, TN, 784, 1024, rows, 0, 1));
 }
 
 int main(void) {
@@ -674,6 +772,7 @@ int main(void) {
   test_rounding();
   test_unpacked_table(ref);
   test_table(&plain);
+  test_amx_layout();
   nerve_kernels wide;
   if (wide_table(&wide)) test_table(&wide);
   else printf("test_gemm: no AVX2, the 12-row tile skipped\n");

@@ -63,7 +63,8 @@ void nerve_blocks(nerve_kernels *k) {
   if (c.l2 < (128 << 10) || c.l2 > (64 << 20)) c.l2 = 512 << 10;
   if (c.l3 < (512 << 10) || c.l3 > (512 << 20)) c.l3 = 4 << 20;
   long f = (long)sizeof(float);
-  k->kc = clamp_to(c.l1 / (2 * f * k->nr), 64, 512, 8);
+  /* a multiple of 16: AMX packs depth in steps of 16 pairs */
+  k->kc = clamp_to(c.l1 / (2 * f * k->nr), 64, 512, 16);
   k->mc = clamp_to(c.l2 / (2 * f * k->kc), k->mr, 4096, k->mr);
   k->nc = clamp_to(c.l3 / (2 * f * k->kc), k->nr, 8192, k->nr);
 }

@@ -24,6 +24,20 @@ static int has_avx2(void) {
 static int has_avx512(void) {
   return has_avx2() && __builtin_cpu_supports("avx512f");
 }
+#if defined(NERVE_AMX)
+#include <cpuid.h>
+/* AMX-TILE and AMX-BF16 (CPUID 7.0 EDX bits 24, 22), their state enabled
+** in XCR0 (bits 17, 18: tile configuration and data) by the OS. */
+static int has_amx_bf16(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c >> 27 & 1)) return 0; /* OSXSAVE */
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+  if (!(d >> 24 & 1) || !(d >> 22 & 1)) return 0;
+  unsigned lo, hi;
+  __asm__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo >> 17 & 3) == 3;
+}
+#endif
 static int has_avx512_bf16(void) {
   return has_avx512() && __builtin_cpu_supports("avx512bw") &&
          __builtin_cpu_supports("avx512bf16");
@@ -45,6 +59,9 @@ static void build(void) {
   tables[AVX512] = tables[AVX2];
   nerve_kernels_avx512(&tables[AVX512]);
   if (has_avx512_bf16()) nerve_bf16_avx512(&tables[AVX512]);
+#if defined(NERVE_AMX)
+  if (has_avx512_bf16() && has_amx_bf16()) nerve_amx_avx512(&tables[AVX512]);
+#endif
   nerve_blocks(&tables[AVX512]);
   usable[AVX512] = has_avx512();
 #endif

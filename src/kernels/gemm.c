@@ -46,32 +46,49 @@ int nerve_gemm_packed(const nerve_kernels *t, nerve_gemm_shape shape, int m,
 
 static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }
 
-/* The kernels and packing a job runs on: float32's, or for bf16 the pair
-** kernels where the table has them. A packed depth block of kc values is
-** steps(kc) words deep, one per pair values. */
+/* The kernels and packing a job runs on: float32's, or for bf16 AMX's
+** (once the OS grants the tiles) or the pair kernels, where the table has
+** them. A packed depth block of kc values is steps(kc) words deep: one
+** per pair values, rounded up to a multiple of kq. */
 typedef struct plan {
   nerve_ukr *const *ukr;
   nerve_pack *pack_a, *pack_b;
-  int kc, pair;
+  int mr, kc, pair, kq;
 } plan;
 
 static plan plan_of(const nerve_kernels *t, const nerve_gemm *g) {
-  plan p = {t->ukr, t->pack_a, t->pack_b, t->kc, 1};
-  if (g->bf16 && t->ukr2[0]) {
+  plan p = {t->ukr, t->pack_a, t->pack_b, t->mr, t->kc, 1, 1};
+  if (!g->bf16) return p;
+  if (t->amx_ukr && t->amx_ready(1)) {
+    p.ukr = t->amx_ukr, p.pack_a = t->amx_pack_a, p.pack_b = t->amx_pack_b;
+    p.mr = t->amx_mr, p.kc = 2 * t->kc, p.pair = 2, p.kq = 16;
+  } else if (t->ukr2[0]) {
     p.ukr = t->ukr2, p.pack_a = t->pack2_a, p.pack_b = t->pack2_b;
     p.kc = 2 * t->kc, p.pair = 2;
   }
   return p;
 }
 
-static int steps(const plan *p, int kc) { return (kc + p->pair - 1) / p->pair; }
-
-size_t nerve_gemm_bsize(const nerve_kernels *t, int n, int k) {
-  return t->mr ? round_up((size_t)n, (size_t)t->nr) * (size_t)k : 0;
+static int steps(const plan *p, int kc) {
+  int w = (kc + p->pair - 1) / p->pair;
+  return (w + p->kq - 1) / p->kq * p->kq;
 }
 
+int nerve_gemm_mr(const nerve_kernels *t, const nerve_gemm *g) {
+  return plan_of(t, g).mr;
+}
+
+/* Every plan's layout fits: AMX's rounds only the last depth block up
+** (kc is a multiple of 16), by at most 16 words. */
+size_t nerve_gemm_bsize(const nerve_kernels *t, int n, int k) {
+  size_t depth = (size_t)k + (t->amx_ukr ? 32 : 0);
+  return t->mr ? round_up((size_t)n, (size_t)t->nr) * depth : 0;
+}
+
+/* A block's rows rounded up to any plan's tile (AMX's may be taller). */
 size_t nerve_gemm_asize(const nerve_kernels *t) {
-  return t->mr ? (size_t)t->mc * (size_t)t->kc : 0;
+  size_t mr = (size_t)(t->amx_mr > t->mr ? t->amx_mr : t->mr);
+  return t->mr ? round_up((size_t)t->mc, mr) * (size_t)t->kc : 0;
 }
 
 /* What a packing routine stores for x. */
@@ -185,7 +202,7 @@ static void prefetch_tile(const float *c, size_t ldc, int rows, int nr) {
 static void edge_tile(const nerve_kernels *t, nerve_ukr *ukr, int mr,
                       int nr, int kc, const float *ap, const float *bp,
                       float *c, size_t ldc, int acc, const float *bias) {
-  _Alignas(64) float tile[NERVE_MR_MAX * 64];
+  _Alignas(64) float tile[32 * 64]; /* mr <= 32 (AMX's), nr <= 64 */
   int w = t->nr;
   for (int r = 0; r < mr; r++) {
     float *tr = tile + (size_t)r * w;
@@ -246,7 +263,7 @@ static void unpacked_rows(const nerve_kernels *t, const nerve_gemm *g,
 ** [j0, j0 + nc). */
 static void block(const nerve_kernels *t, const plan *pl, const nerve_gemm *g,
                   int r0, int r1, int p0, int kc, int j0, int nc, float *ap) {
-  int MR = t->mr, NR = t->nr, kw = steps(pl, kc);
+  int MR = pl->mr, NR = t->nr, kw = steps(pl, kc);
   int acc = g->acc || p0 > 0;
   const float *bias = acc ? NULL : g->bias;
   size_t np = round_up((size_t)g->n, (size_t)NR);

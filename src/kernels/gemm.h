@@ -105,6 +105,9 @@ static inline nerve_gemm nerve_gemm_tn(int m, int n, int k, const float *a,
 ** shape. */
 int nerve_gemm_packed(const nerve_kernels *t, nerve_gemm_shape shape, int m,
                       int n, int k, int bf16);
+/* Rows of the micro-tile job g runs on (its cuts between threads are
+** best made on multiples of it). */
+int nerve_gemm_mr(const nerve_kernels *t, const nerve_gemm *g);
 /* Floats of packed op(B) for n columns over depth k (0 without a packed
 ** path), and of one buffer for blocks of packed A. */
 size_t nerve_gemm_bsize(const nerve_kernels *t, int n, int k);

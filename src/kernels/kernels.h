@@ -55,6 +55,17 @@ typedef struct nerve_kernels {
   nerve_ukr *ukr2[NERVE_MR_MAX];
   nerve_pack *pack2_a, *pack2_b;
 
+  /* bf16 on AMX (avx512/amx.c), ahead of the pair kernels where present
+  ** (amx_ukr not NULL) and granted: amx_ukr[r - 1] for tiles of r <=
+  ** amx_mr rows by nr, on the pair layout with each packed depth block
+  ** rounded up to 16 words; amx_ready(1) asks the OS for the tiles once
+  ** per process and says whether they were granted, amx_ready(0) says 0
+  ** only after a refusal (it asks nothing). */
+  int amx_mr;
+  nerve_ukr *const *amx_ukr;
+  nerve_pack *amx_pack_a, *amx_pack_b;
+  int (*amx_ready)(int asking);
+
   /* The three GEMM shapes of training, unpacked: for shapes where packing
   ** does not pay (gemm.c decides), and the whole GEMM where mr = 0. */
   /* forward: C (m x n) = A (m x k) B (k x n) + bias (1 x n, NULL: none) */

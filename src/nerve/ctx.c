@@ -96,7 +96,8 @@ const char *nerve_ctx_isa(const nerve_ctx *ctx) { return ctx->k->name; }
 const char *nerve_precision_kernels(const nerve_ctx *ctx, nerve_precision p) {
   switch (p) {
   case NERVE_FP32: return ctx->k->name;
-  case NERVE_BF16: return ctx->k->bf16;
+  case NERVE_BF16:
+    return ctx->k->amx_ukr && ctx->k->amx_ready(0) ? "amx" : ctx->k->bf16;
   }
   return NULL;
 }

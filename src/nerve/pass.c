@@ -256,7 +256,7 @@ static int cut_q(int n, int p, int parts, int q) {
 ** cut inside one leaves a short tile in each part, which costs a full
 ** tile's traffic), an unpacked one's on multiples of 8. */
 static int job_q(const nerve_kernels *k, const nerve_gemm *g) {
-  return g->bp ? k->mr : 8;
+  return g->bp ? nerve_gemm_mr(k, g) : 8;
 }
 
 /* 1 when slot i is an activation whose work follows the rows of its

@@ -141,9 +141,9 @@ static TARGET void pack_along(const float *x, size_t ld, int n, int h,
 }
 
 /* A's panels (kernels.h's pack2_a): rows of A are the lines. */
-static TARGET void pack2_a(int rows, int cols, const float *x, size_t rs,
-                           size_t cs, float *dst, int w, float scale,
-                           int bf16) {
+TARGET void nerve_pack2_a_avx512(int rows, int cols, const float *x,
+                                 size_t rs, size_t cs, float *dst, int w,
+                                 float scale, int bf16) {
   if (w > 32 || (rs != 1 && cs != 1)) {
     nerve_pack2_a_c(rows, cols, x, rs, cs, dst, w, scale, bf16);
     return;
@@ -160,9 +160,9 @@ static TARGET void pack2_a(int rows, int cols, const float *x, size_t rs,
 }
 
 /* B's panels (pack2_b): columns of op(B) are the lines, zero-padded. */
-static TARGET void pack2_b(int rows, int cols, const float *x, size_t rs,
-                           size_t cs, float *dst, int w, float scale,
-                           int bf16) {
+TARGET void nerve_pack2_b_avx512(int rows, int cols, const float *x,
+                                 size_t rs, size_t cs, float *dst, int w,
+                                 float scale, int bf16) {
   if (w > 32 || (rs != 1 && cs != 1)) {
     nerve_pack2_b_c(rows, cols, x, rs, cs, dst, w, scale, bf16);
     return;
@@ -182,8 +182,8 @@ void nerve_bf16_avx512(nerve_kernels *k) {
   static nerve_ukr *const fns[] = UKR_TABLE;
   k->bf16 = "avx512_bf16";
   for (int r = 0; r < UKR_MR; r++) k->ukr2[r] = fns[r];
-  k->pack2_a = pack2_a;
-  k->pack2_b = pack2_b;
+  k->pack2_a = nerve_pack2_a_avx512;
+  k->pack2_b = nerve_pack2_b_avx512;
 }
 
 #else
