@@ -118,6 +118,16 @@ static loptim *checkoptim(lua_State *L, int arg) {
   return o;
 }
 
+/* Raises unless the optimizer at arg was made for the network at netarg:
+** it would step the other network's parameters and train nothing here. */
+static void checkowner(lua_State *L, int arg, int netarg) {
+  lua_getiuservalue(L, arg, 1);
+  int same = lua_rawequal(L, -1, netarg);
+  lua_pop(L, 1);
+  if (!same)
+    luaL_error(L, "nerve.fit: the optimizer belongs to another network");
+}
+
 static float checkrate(lua_State *L, int arg, const char *what) {
   lua_Number v = luaL_checknumber(L, arg);
   if (!(v >= 0 && v < 1e30))
@@ -216,6 +226,8 @@ static int optim_index(lua_State *L) {
     lua_pushstring(L, nerve_optim_name(o->opt));
   else if (strcmp(key, "clip") == 0)
     lua_pushnumber(L, nerve_optim_clip(o->opt));
+  else if (strcmp(key, "net") == 0) /* whose parameters it steps */
+    lua_getiuservalue(L, 1, 1);
   else {
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "methods");
@@ -285,6 +297,7 @@ static int l_train_batch(lua_State *L) {
   lperm *p = lua_isnil(L, 5) ? NULL : (lperm *)luaL_checkudata(L, 5, LN_PERM);
   lua_Integer first = luaL_checkinteger(L, 6), count = luaL_checkinteger(L, 7);
   loptim *o = lua_isnoneornil(L, 8) ? NULL : checkoptim(L, 8);
+  if (o) checkowner(L, 8, 1);
   lua_Integer limit = p ? p->n : x->rows;
   luaL_argcheck(L, first >= 1 && count >= 1 && first - 1 + count <= limit, 7,
                 "batch out of range");
@@ -345,6 +358,7 @@ static int l_train_epochs(lua_State *L) {
   lua_Integer batch = luaL_checkinteger(L, 7);
   luaL_argcheck(L, batch >= 1 && batch <= NERVE_MAX_DIM, 7, "batch out of range");
   loptim *o = checkoptim(L, 8);
+  checkowner(L, 8, 1);
   double clip = lua_isnoneornil(L, 9) ? -1 : checkclip(L, 9);
   lua_Integer first = luaL_checkinteger(L, 10), epochs = luaL_checkinteger(L, 11);
   luaL_argcheck(L, epochs >= 0 && first >= 1 && first <= INT32_MAX - epochs,

@@ -21,7 +21,7 @@
 -- "epochs".
 
 local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
-local pcall, require = pcall, require
+local pcall, require, rawequal = pcall, require, rawequal
 local format, concat = string.format, table.concat
 local mtype, huge, sqrt, min = math.type, math.huge, math.sqrt, math.min
 local max, floor = math.max, math.floor
@@ -403,6 +403,14 @@ local function fit(net, x, y, opts)
   if not core_opt and not has_method(opt, "step") then
     fail(2, "option 'optimizer' must be an optimizer (nerve.sgd, nerve.adam " ..
       "or an object with a step method), got %s", describe(opt))
+  end
+  -- An optimizer steps the parameters of the network it was made for;
+  -- with another one, fit would train nothing and say nothing.
+  local owner = get(opt, "net")
+  if core.is_net(owner) and not rawequal(owner, net) then
+    fail(2, "the optimizer belongs to another network (make it for the " ..
+      "network you train: optimizer = nerve.%s(net, ...))",
+      core_opt and opt.kind or "sgd")
   end
 
   -- counts and switches

@@ -57,9 +57,10 @@ local DOCS = {
   ["nerve.cross_entropy"] = { "nerve.cross_entropy()", "On logits; targets one-hot or class indices 1..C." },
   ["nerve.bce"] = { "nerve.bce()", "Binary cross-entropy on probabilities in (0, 1)." },
   ["nerve.sgd"] = { "nerve.sgd(net, {lr = 0.1, momentum = 0, nesterov = false, weight_decay = 0})",
-    "Stochastic gradient descent; opt:step() applies the accumulated gradients." },
+    "Stochastic gradient descent; opt:step() applies the accumulated gradients. "
+    .. "opt.net is the network it steps (fit refuses it for another)." },
   ["nerve.adam"] = { "nerve.adam(net, {lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0})",
-    "Bias-corrected Adam." },
+    "Bias-corrected Adam; opt.net is the network it steps (fit refuses it for another)." },
   -- training
   ["nerve.fit"] = { "nerve.fit(net, x, y, opts) -> report",
     "Mini-batch training. opts: loss, optimizer, batch (32), epochs (1000), shuffle, seed, stop, "
