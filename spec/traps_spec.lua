@@ -74,3 +74,32 @@ describe("an optimizer made for another network", function()
     assert.is_false(before:totable()[1][1] == net:parameters()[1]:get(1, 1))
   end)
 end)
+
+describe("net:predict", function()
+  it("returns a matrix of its own: a later call leaves it alone", function()
+    nerve.seed(3)
+    local net = nerve.mlp{ 2, 3, 1 }
+    local a, b = nerve.matrix{ { 0, 0 } }, nerve.matrix{ { 1, 1 } }
+    local p = net:predict(a)
+    local p_value = p:get(1, 1)
+    local q = net:predict(b)
+    assert.are.equal(p_value, p:get(1, 1))
+    assert.are_not.equal(p:get(1, 1), q:get(1, 1))
+    net:forward(b)
+    net:forward(nerve.matrix(300, 2, 0.5)) -- grows the network's buffers
+    assert.are.equal(p_value, p:get(1, 1))
+    -- writing the result does not write the network's buffer
+    local f = net:forward(a)
+    local before = f:totable()
+    net:predict(a):fill(7)
+    assert.are.same(before, f:totable())
+  end)
+
+  it("keeps forward's contract: forward returns the network's buffer", function()
+    local net = nerve.mlp{ 2, 3, 1 }
+    local o = net:forward(nerve.matrix{ { 0, 0 } })
+    local first = o:get(1, 1)
+    net:forward(nerve.matrix{ { 5, -5 } })
+    assert.are_not.equal(first, o:get(1, 1))
+  end)
+end)

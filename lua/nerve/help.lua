@@ -38,6 +38,7 @@ local DOCS = {
   ["nerve.mlp"] = { "nerve.mlp{ 2, 4, 1, hidden = 'sigmoid', output = 'sigmoid' }",
     "Linear layers of those widths, each followed by an activation ('linear': none)." },
   ["net:forward"] = { "net:forward(x) -> yhat", "Output B x n_out for the batch x (a network buffer: :copy() to keep it)." },
+  ["net:predict"] = { "net:predict(x) -> yhat", "The output in evaluation mode (dropout off, mode kept), as a new matrix of its own (forward's is the network's buffer)." },
   ["net:backward"] = { "net:backward(x, grad_output [, want_dx]) -> dE/dx", "Adds the batch's parameter gradients for the last forward(x); want_dx = false skips dE/dx (returns nothing)." },
   ["net:zero_grad"] = { "net:zero_grad()", "Sets the accumulated gradients to zero." },
   ["net:update"] = { "net:update(lr)", "Plain gradient descent: p = p - lr grad(p)." },
