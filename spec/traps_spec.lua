@@ -103,3 +103,88 @@ describe("net:predict", function()
     assert.are_not.equal(first, o:get(1, 1))
   end)
 end)
+
+describe("nerve.stop.early with restore", function()
+  -- Validation targets opposite to the training ones: the better the
+  -- network fits, the worse its validation loss, so early fires and
+  -- restores an early epoch.
+  local function run(opts)
+    nerve.seed(5)
+    local x, y = xor()
+    local anti = nerve.matrix{ { 1 }, { 0 }, { 0 }, { 1 } }
+    local net = nerve.mlp{ 2, 4, 1 }
+    local stop = nerve.stop.early{ patience = 3, restore = true }
+    local o = { batch = 4, epochs = 200, stop = stop, seed = 1,
+      optimizer = nerve.sgd(net, { lr = 2, momentum = 0.9 }),
+      validation = { x, anti } }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return nerve.fit(net, x, y, o), net, stop, x, anti
+  end
+
+  it("reports the best epoch, the restore and the restored weights' loss", function()
+    local report, net, stop, x, anti = run()
+    assert.are.equal("early", report.stopped)
+    assert.is_true(report.restored)
+    assert.are.equal(stop.best_epoch, report.best_epoch)
+    assert.is_true(report.best_epoch < report.epochs)
+    local now = nerve.mse():forward(net:predict(x), anti)
+    assert.is_true(math.abs(report.val_loss - now) <= 1e-6 * math.max(1, now),
+      report.val_loss .. " vs " .. now)
+    assert.is_true(math.abs(report.val_loss
+      - report.val_history[report.best_epoch]) <= 1e-6)
+    assert.is_true(report.val_loss < report.val_history[report.epochs])
+  end)
+
+  it("shows the restored epoch and its validation loss on the last progress line", function()
+    local lines = {}
+    local fake = { write = function(self, ...)
+      for _, v in ipairs{ ... } do lines[#lines + 1] = v end
+      return self
+    end, flush = function() end }
+    local saved = io.stderr
+    io.stderr = fake
+    local ok, report = pcall(run, { progress = true })
+    io.stderr = saved
+    assert.is_true(ok, tostring(report))
+    local last = lines[#lines]
+    assert.matches("%(early, epoch " .. report.best_epoch .. " restored%)", last)
+    assert.matches(string.format("val %.6g", report.val_loss), last, 1, true)
+  end)
+
+  it("without restore, reports the best epoch and no restore", function()
+    local report = run{ stop = nerve.stop.early{ patience = 3, restore = false } }
+    assert.are.equal("early", report.stopped)
+    assert.is_number(report.best_epoch)
+    assert.is_nil(report.restored)
+    assert.are.equal(report.val_history[report.epochs], report.val_loss)
+  end)
+end)
+
+describe("tostring of a fit report", function()
+  it("summarises epochs, final losses and why training stopped", function()
+    nerve.seed(2)
+    local x, y = xor()
+    local net = nerve.mlp{ 2, 4, 1 }
+    local r = nerve.fit(net, x, y, { batch = 4, epochs = 7,
+      validation = { x, y } })
+    local s = tostring(r)
+    assert.is_nil(s:find("table: ", 1, true))
+    assert.matches("^nerve%.fit report: 7 epochs in [%d.e-]+s, stopped: epochs; ", s)
+    assert.matches(string.format("loss %.6g, val_loss %.6g", r.loss, r.val_loss),
+      s, 1, true)
+    assert.matches("best epoch %d+", s)
+    assert.are.equal("table", type(r)) -- still a plain table of fields
+  end)
+
+  it("names a restore", function()
+    nerve.seed(5)
+    local x, y = xor()
+    local anti = nerve.matrix{ { 1 }, { 0 }, { 0 }, { 1 } }
+    local net = nerve.mlp{ 2, 4, 1 }
+    local r = nerve.fit(net, x, y, { batch = 4, epochs = 200, seed = 1,
+      stop = nerve.stop.early{ patience = 3 }, validation = { x, anti },
+      optimizer = nerve.sgd(net, { lr = 2, momentum = 0.9 }) })
+    assert.matches("stopped: early %(epoch " .. r.best_epoch .. " restored%)",
+      tostring(r))
+  end)
+end)

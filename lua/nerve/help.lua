@@ -66,14 +66,16 @@ local DOCS = {
   ["nerve.fit"] = { "nerve.fit(net, x, y, opts) -> report",
     "Mini-batch training. opts: loss, optimizer, batch (32), epochs (1000), shuffle, seed, stop, "
     .. "validation = {x, y}, on_epoch, progress (a bar on a terminal), yield (inside a coroutine). "
-    .. "report: epochs, loss, history, val_history, stopped, seconds." },
+    .. "report: epochs, loss, history, val_loss, val_history, stopped, seconds, best_epoch, "
+    .. "restored (true when early's restore or restore_on_diverge put back earlier weights; "
+    .. "val_loss is then theirs); tostring(report) summarises it." },
   ["nerve.trainer"] = { "nerve.trainer(net, x, y, opts) -> t",
     "fit a few batches at a time, for game loops: t:step(n) -> done; t:run_for(seconds); "
     .. "fields epoch, loss, batches, done, report." },
   ["nerve.stop.loss_below"] = { "nerve.stop.loss_below(eps)", "Stops when the epoch's loss is below eps." },
   ["nerve.stop.epochs"] = { "nerve.stop.epochs(n)", "Stops after n epochs." },
   ["nerve.stop.plateau"] = { "nerve.stop.plateau{patience = k, min_delta = d}", "Stops when the loss stopped improving." },
-  ["nerve.stop.early"] = { "nerve.stop.early{patience = k, restore = true}", "Stops when the validation loss stopped improving." },
+  ["nerve.stop.early"] = { "nerve.stop.early{patience = k, restore = true}", "Stops when the validation loss stopped improving; restore puts back the best epoch's weights (report.best_epoch, report.restored)." },
   ["nerve.stop.grad_norm_below"] = { "nerve.stop.grad_norm_below(eps)", "Stops when the gradient norm is below eps." },
   ["nerve.stop.seconds"] = { "nerve.stop.seconds(t)", "Stops after t seconds." },
   ["nerve.stop.any"] = { "nerve.stop.any{ c1, c2, ... }", "Stops when one criterion fires (reports its name)." },
