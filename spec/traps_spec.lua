@@ -188,3 +188,49 @@ describe("tostring of a fit report", function()
       tostring(r))
   end)
 end)
+
+describe("printing", function()
+  it("shows float32 settings as the numbers that were typed", function()
+    local net = nerve.sequential{ nerve.linear(2, 3), nerve.dropout(0.2),
+      nerve.leaky_relu(0.3) }
+    assert.are.equal("nerve.adam(lr=0.001, steps=0)", tostring(nerve.adam(net)))
+    assert.are.equal("nerve.sgd(lr=0.1, steps=0)", tostring(nerve.sgd(net)))
+    assert.are.equal("nerve.rmsprop(lr=0.01, steps=0)",
+      tostring(nerve.rmsprop(net)))
+    local s = tostring(net)
+    assert.matches("dropout(0.2)", s, 1, true)
+    assert.matches("leaky_relu(0.3)", s, 1, true)
+    assert.are.equal("nerve.dropout(0.2)", tostring(net:layer(2)))
+    -- a value no shorter text gives back exactly keeps all its digits
+    local odd = nerve.sgd(net, { lr = 0.1234567 })
+    assert.are.equal("nerve.sgd(lr=0.1234567, steps=0)", tostring(odd))
+  end)
+
+  it("lists only the instruction sets this CPU runs when set_isa refuses one", function()
+    local err = fails(nerve.set_isa, "sse9")
+    local listed = err:match("this CPU runs (.*)%)$")
+    assert.is_string(listed, err)
+    for _, isa in ipairs{ "avx512", "avx2", "neon", "scalar" } do
+      local named = listed:find(isa .. "%f[^%w]") ~= nil
+      assert.are.equal(nerve.core.isa_supported(isa), named, isa .. ": " .. err)
+    end
+  end)
+
+  it("says '1 column', '1 row', and no 'a adam'", function()
+    local net = nerve.mlp{ 2, 1 }
+    local err = fails(net.forward, net, nerve.matrix(3, 1))
+    assert.matches("input has 1 column, network expects 2", err, 1, true)
+    err = fails(net.predict, net, nerve.matrix(3, 1))
+    assert.matches("input has 1 column, network expects 2", err, 1, true)
+    err = fails(nerve.accuracy, net, nerve.matrix(3, 1), { 1, 1, 1 })
+    assert.matches("input has 1 column,", err, 1, true)
+    local x = nerve.matrix(3, 2)
+    err = fails(nerve.fit, net, x, nerve.matrix(1, 1))
+    assert.matches("y has 1 row, the inputs have 3", err, 1, true)
+    local ck = nerve.checkpoint.parse(nerve.checkpoint.bytes{ net = net,
+      optimizer = nerve.adam(net) })
+    err = fails(ck.restore, ck, { net = net, optimizer = nerve.sgd(net) })
+    assert.matches("holds the state of optimizer 'adam', not 'sgd'", err, 1,
+      true)
+  end)
+end)

@@ -86,8 +86,9 @@ static int net_predict(lua_State *L) {
   if (s == NERVE_ESHAPE || s == NERVE_EARG) {
     if (nerve_net_count(n->net) == 0)
       return luaL_error(L, "nerve.predict: the network has no layers");
-    return luaL_error(L, "nerve.predict: input has %d columns, network "
-                         "expects %d", x.cols, nerve_net_n_in(n->net));
+    return luaL_error(L, "nerve.predict: input has %d column%s, network "
+                         "expects %d", x.cols, LN_S(x.cols),
+                      nerve_net_n_in(n->net));
   }
   if (s != NERVE_OK) return ln_error(L, "nerve.predict", s);
   /* through a view: the allocation may run finalizers that move the

@@ -24,7 +24,6 @@ local mtype = math.type
 local pack, unpack, format = string.pack, string.unpack, string.format
 local concat, sort = table.concat, table.sort
 local io_open = io.open
-local article = require("nerve.options").article
 local _ENV = nil
 
 local M = {}
@@ -275,8 +274,8 @@ function Checkpoint:restore(t)
     if not core.is_optimizer(opt) then error(fn .. ": field 'optimizer' must be a nerve optimizer", 2) end
     if not o then error(fn .. ": the checkpoint holds no optimizer", 2) end
     if o.kind ~= opt.kind then
-      error(fn .. ": the checkpoint holds " .. article(o.kind) .. " optimizer, "
-        .. "not " .. article(opt.kind), 2)
+      error(fn .. ": the checkpoint holds the state of optimizer '" .. o.kind
+        .. "', not '" .. opt.kind .. "'", 2)
     end
     local _, bytes = core.optim_state(opt)
     if #bytes ~= #o.bytes then

@@ -15,6 +15,7 @@ local format = string.format
 local mtype, floor = math.type, math.floor
 local checkopts = require("nerve.options").check
 local describe = require("nerve.options").describe
+local plural = require("nerve.options").plural
 local _ENV = nil
 
 local M = {}
@@ -126,7 +127,7 @@ function M.split(x, y, fraction, seed)
   local n = x:shape()
   if y ~= nil then
     local ny = rows_of("split", y, "y")
-    if ny ~= n then fail("split", "y has %d rows, x has %d", ny, n) end
+    if ny ~= n then fail("split", "y has %s, x has %d", plural(ny, "row"), n) end
   end
   if type(fraction) ~= "number" or not (fraction > 0 and fraction < 1) then
     fail("split", "fraction must be a number between 0 and 1, got %s",
@@ -134,7 +135,8 @@ function M.split(x, y, fraction, seed)
   end
   local first = floor(fraction * n + 0.5)
   if first < 1 or first > n - 1 then
-    fail("split", "fraction %g of %d rows leaves a part empty", fraction, n)
+    fail("split", "fraction %g of %s leaves a part empty", fraction,
+      plural(n, "row"))
   end
   local perm
   if seed ~= nil then
@@ -153,8 +155,8 @@ end
 local function stats_matrix(v, cols, what)
   if type(v) == "table" and not core.is_matrix(v) then
     if #v ~= cols then
-      fail("standardize", "stats.%s has %d numbers, x has %d columns", what,
-        #v, cols)
+      fail("standardize", "stats.%s has %s, x has %s", what,
+        plural(#v, "number"), plural(cols, "column"))
     end
     for i = 1, cols do
       if type(v[i]) ~= "number" then

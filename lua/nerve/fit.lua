@@ -34,6 +34,7 @@ local stop_mod = require "nerve.stop"
 local checkpoint_mod = require "nerve.checkpoint"
 local options = require "nerve.options"
 local describe, is_callable = options.describe, options.is_callable
+local plural = options.plural
 local _ENV = nil
 
 local BUILTIN = { mse = true, cross_entropy = true, bce = true }
@@ -159,7 +160,7 @@ local function target_matrix(t, y, what, level)
         what, describe(y))
     end
     if #y ~= n then
-      fail(level + 1, "%s has %d rows, the inputs have %d", what, #y, n)
+      fail(level + 1, "%s has %s, the inputs have %d", what, plural(#y, "row"), n)
     end
     if type(y[1]) == "table" then
       local ok, m = pcall(core.matrix, y)
@@ -180,12 +181,13 @@ local function target_matrix(t, y, what, level)
   end
   local rows, cols = y:shape()
   if rows ~= n then
-    fail(level + 1, "%s has %d rows, the inputs have %d", what, rows, n)
+    fail(level + 1, "%s has %s, the inputs have %d", what, plural(rows, "row"),
+        n)
   end
   local classes = t.loss_name == "cross_entropy" and cols == 1
   if t.n_out > 0 and not classes and cols ~= t.n_out then
-    fail(level + 1, "%s has %d columns, the network gives %d",
-      what, cols, t.n_out)
+    fail(level + 1, "%s has %s, the network gives %d",
+      what, plural(cols, "column"), t.n_out)
   end
   check_values(t, y, rows, cols, classes, what, level + 1)
   return y
@@ -196,11 +198,12 @@ local function target_any(y, n, what, level)
   if core.is_matrix(y) then
     local rows = y:shape()
     if rows ~= n then
-      fail(level + 1, "%s has %d rows, the inputs have %d", what, rows, n)
+      fail(level + 1, "%s has %s, the inputs have %d", what, plural(rows, "row"),
+        n)
     end
   elseif type(y) == "table" then
     if #y ~= n then
-      fail(level + 1, "%s has %d rows, the inputs have %d", what, #y, n)
+      fail(level + 1, "%s has %s, the inputs have %d", what, plural(#y, "row"), n)
     end
   else
     fail(level + 1, "%s must be a matrix or a table, got %s", what, describe(y))
@@ -238,8 +241,8 @@ local function input_matrix(x, n_in, what, level)
   end
   local _, cols = x:shape()
   if n_in > 0 and cols ~= n_in then
-    fail(level + 1, "%s has %d columns, the network expects %d",
-      what, cols, n_in)
+    fail(level + 1, "%s has %s, the network expects %d",
+      what, plural(cols, "column"), n_in)
   end
   return x
 end

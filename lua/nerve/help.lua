@@ -91,7 +91,7 @@ local DOCS = {
   ["nerve.seed"] = { "nerve.seed(n)", "Seeds this state's generator (initialisation, shuffling)." },
   ["nerve.isa"] = { "nerve.isa()", "The SIMD path in use: avx512, avx2, neon or scalar." },
   ["nerve.precisions"] = { "nerve.precisions() -> {fp32 = how, bf16 = how}", "How each precision runs on this CPU: fp32 on the SIMD path, bf16 amx, avx512_bf16 or emulated." },
-  ["nerve.set_isa"] = { "nerve.set_isa(name)", "Forces a SIMD path (NERVE_ISA does the same at load)." },
+  ["nerve.set_isa"] = { "nerve.set_isa(name)", "Forces a SIMD path (NERVE_ISA does the same at load); an unsupported one is an error naming the paths this CPU runs." },
   ["nerve.threads"] = { "nerve.threads([n])", "Gets or sets the worker threads for large batches." },
   ["nerve.help"] = { "nerve.help([fn | name | object])", "This help: the index, one entry, or an object's methods." },
 }

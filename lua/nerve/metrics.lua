@@ -18,6 +18,7 @@ local type, error, tostring, getmetatable, setmetatable =
   type, error, tostring, getmetatable, setmetatable
 local format, concat = string.format, table.concat
 local max, mtype = math.max, math.type
+local plural = require("nerve.options").plural
 local _ENV = nil
 
 local M = {}
@@ -142,8 +143,8 @@ function Confusion:__tostring()
   width = max(width, #tostring(c), 3)
   local cell = "%" .. width .. "s"
   local lines = {
-    format("nerve.Confusion(%d classes, %d rows, accuracy %.2f%%)", c,
-      self.total, 100 * self:accuracy()),
+    format("nerve.Confusion(%s, %s, accuracy %.2f%%)", plural(c, "class", "classes"),
+      plural(self.total, "row"), 100 * self:accuracy()),
     "rows: true class, columns: predicted class",
   }
   local head = { format(cell, "") }

@@ -18,16 +18,10 @@ function M.describe(v)
   return type(v)
 end
 
---- "an adam", "a sgd": a word with its indefinite article, by its first
--- letter (good enough for the names messages show).
-function M.article(word)
-  word = tostring(word)
-  return (word:find("^[aeiouAEIOU]") and "an " or "a ") .. word
-end
-
---- "1 column", "3 columns": a count with its noun, plural unless 1.
-function M.plural(n, noun)
-  return tostring(n) .. " " .. noun .. (n == 1 and "" or "s")
+--- "1 column", "3 columns": a count with its noun, plural unless 1
+-- (`nouns` for a plural other than noun .. "s").
+function M.plural(n, noun, nouns)
+  return tostring(n) .. " " .. (n == 1 and noun or nouns or noun .. "s")
 end
 
 --- True for a function or a value whose metatable has __call.
