@@ -234,3 +234,36 @@ describe("printing", function()
       true)
   end)
 end)
+
+describe("argument errors", function()
+  -- the message's position must be this file, the line of the bad call
+  local function where(f)
+    local ok, err = pcall(f)
+    assert.is_false(ok)
+    return tostring(err)
+  end
+  local here = "^spec/traps_spec%.lua:%d+: "
+
+  it("point at the caller's line for nerve.linear with a missing width", function()
+    local err = where(function() local l = nerve.linear(4); return l end)
+    assert.matches(here .. "nerve%.linear: argument #2 %(n_out%) must be an " ..
+      "integer in 1%.%.%d+, got nothing$", err)
+    err = where(function() local l = nerve.linear("4", 2); return l end)
+    assert.matches(here .. "nerve%.linear: argument #1 %(n_in%)", err)
+    err = where(function() local l = nerve.linear(4, 0); return l end)
+    assert.matches(here .. "nerve%.linear: .* got 0$", err)
+    assert.are.same({ 4, 2 }, { nerve.linear(4.0, 2).weight:shape() })
+  end)
+
+  it("point at the caller's line for other wrappers of the core", function()
+    local net = nerve.mlp{ 2, 1 }
+    assert.matches(here .. "nerve%.accuracy: input has 1 column",
+      where(function() local a = nerve.accuracy(net, nerve.matrix(1, 1), { 1 }); return a end))
+    assert.matches(here .. "nerve%.add: ", where(function()
+      local n = nerve.sequential{ nerve.linear(2, 3), nerve.linear(2, 1) }; return n end))
+    assert.matches(here .. "nerve%.data%.split: x must be a matrix",
+      where(function() local a = nerve.data.split(3); return a end))
+    assert.matches(here .. "nerve%.metrics%.confusion: x must be a matrix",
+      where(function() local c = nerve.metrics.confusion(net, 3); return c end))
+  end)
+end)

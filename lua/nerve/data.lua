@@ -24,15 +24,21 @@ local function fail(fn, fmt, ...)
   error("nerve.data." .. fn .. ": " .. format(fmt, ...), 3)
 end
 
+-- fail for the checkers the public functions call: one frame deeper, so
+-- the message still points at the user's line.
+local function fail_in(fn, fmt, ...)
+  error("nerve.data." .. fn .. ": " .. format(fmt, ...), 4)
+end
+
 local function checkpath(fn, path, n)
   if type(path) ~= "string" then
-    fail(fn, "argument %d must be a file name, got %s", n, describe(path))
+    fail_in(fn, "argument %d must be a file name, got %s", n, describe(path))
   end
 end
 
 local function checkmatrix(fn, m, what)
   if not core.is_matrix(m) then
-    fail(fn, "%s must be a matrix, got %s", what, describe(m))
+    fail_in(fn, "%s must be a matrix, got %s", what, describe(m))
   end
 end
 
@@ -99,7 +105,7 @@ end
 local function rows_of(fn, y, what)
   if core.is_matrix(y) then return (y:shape()) end
   if type(y) == "table" then return #y end
-  fail(fn, "%s must be a matrix or a table, got %s", what, describe(y))
+  fail_in(fn, "%s must be a matrix or a table, got %s", what, describe(y))
 end
 
 -- Entries first..first+count-1 of a Lua array, through perm when given.
@@ -155,19 +161,19 @@ end
 local function stats_matrix(v, cols, what)
   if type(v) == "table" and not core.is_matrix(v) then
     if #v ~= cols then
-      fail("standardize", "stats.%s has %s, x has %s", what,
+      fail_in("standardize", "stats.%s has %s, x has %s", what,
         plural(#v, "number"), plural(cols, "column"))
     end
     for i = 1, cols do
       if type(v[i]) ~= "number" then
-        fail("standardize", "stats.%s[%d] must be a number, got %s", what, i,
+        fail_in("standardize", "stats.%s[%d] must be a number, got %s", what, i,
           describe(v[i]))
       end
     end
     return core.matrix(v)
   end
   if not core.is_matrix(v) then
-    fail("standardize", "stats.%s must be a matrix or a table of numbers, "
+    fail_in("standardize", "stats.%s must be a matrix or a table of numbers, "
       .. "got %s", what, describe(v))
   end
   return v
