@@ -188,7 +188,8 @@ describe("nerve.checkpoint", function()
   end)
 
   it("rejects foreign, truncated, corrupt and unknown-version bytes", function()
-    local s = nerve.checkpoint.bytes{ net = model(), optimizer = nerve.sgd(model()) }
+    local m = model()
+    local s = nerve.checkpoint.bytes{ net = m, optimizer = nerve.sgd(m) }
     local function bad(bytes, what)
       local ck, err = nerve.checkpoint.parse(bytes)
       assert.is_nil(ck)

@@ -150,8 +150,8 @@ static int l_take(lua_State *L) {
   luaL_argcheck(L, count >= 1 && count <= n - first + 1, 4,
                 "row count out of range");
   if (p && p->n != m.rows)
-    return luaL_error(L, "nerve.data: permutation of %d rows for a matrix of "
-                         "%d", p->n, m.rows);
+    return luaL_error(L, "nerve.data: permutation of %d row%s for a matrix of "
+                         "%d", p->n, LN_S(p->n), m.rows);
   lmat *u = ln_newmat(L, (int)count, m.cols);
   nerve_status s;
   if (p) s = nerve_data_gather(&m, p->idx + first - 1, (int)count, &u->m);
@@ -183,8 +183,8 @@ static int l_standardize(lua_State *L) {
   nerve_mat mean = *ln_checkmat(L, 2), sd = *ln_checkmat(L, 3);
   if (mean.rows != 1 || sd.rows != 1 || mean.cols != x.cols ||
       sd.cols != x.cols)
-    return luaL_error(L, "nerve.data.standardize: stats are for %d columns, "
-                         "x has %d", mean.cols, x.cols);
+    return luaL_error(L, "nerve.data.standardize: stats are for %d column%s, "
+                         "x has %d", mean.cols, LN_S(mean.cols), x.cols);
   lmat *u = ln_newmat(L, x.rows, x.cols);
   for (int i = 0; i < x.rows; i++)
     memcpy(u->m.data + (size_t)i * x.cols, x.data + (size_t)i * x.stride,
@@ -217,8 +217,8 @@ static int l_shift(lua_State *L) {
   lua_Integer w = luaL_checkinteger(L, 2), h = luaL_checkinteger(L, 3);
   lua_Integer dx = luaL_checkinteger(L, 4), dy = luaL_checkinteger(L, 5);
   if (w < 1 || h < 1 || w > x.cols || h > x.cols || w * h != x.cols)
-    return luaL_error(L, "nerve.data.shift: %I x %I images need %I columns, "
-                         "x has %d", w, h, w * h, x.cols);
+    return luaL_error(L, "nerve.data.shift: %I x %I images need %I column%s, "
+                         "x has %d", w, h, w * h, LN_S(w * h), x.cols);
   if (dx <= -w || dx >= w || dy <= -h || dy >= h)
     return luaL_error(L, "nerve.data.shift: a shift of (%I, %I) moves a %I x "
                          "%I image out of sight", dx, dy, w, h);
@@ -237,8 +237,8 @@ static int l_concat(lua_State *L) {
   for (int i = 1; i <= n; i++) {
     nerve_mat *m = ln_checkmat(L, i);
     if (m->cols != cols)
-      return luaL_error(L, "nerve.data.concat: matrix %d has %d columns, "
-                           "matrix 1 has %d", i, m->cols, cols);
+      return luaL_error(L, "nerve.data.concat: matrix %d has %d column%s, "
+                           "matrix 1 has %d", i, m->cols, LN_S(m->cols), cols);
     rows += m->rows;
     if (rows > NERVE_MAX_DIM)
       return luaL_error(L, "nerve.data.concat: more than %d rows",
@@ -261,17 +261,19 @@ static int metric_error(lua_State *L, const char *fn, nerve_status s,
                         const nerve_mat *y) {
   int n_in = nerve_net_n_in(net), n_out = nerve_net_n_out(net);
   if (x->rows != y->rows)
-    return luaL_error(L, "%s: x has %d rows, y has %d", fn, x->rows, y->rows);
+    return luaL_error(L, "%s: x has %d row%s, y has %d", fn, x->rows,
+                      LN_S(x->rows), y->rows);
   if ((s == NERVE_ESHAPE || s == NERVE_EARG) && n_in > 0 && x->cols != n_in)
-    return luaL_error(L, "%s: x has %d columns, the network expects %d", fn,
-                      x->cols, n_in);
+    return luaL_error(L, "%s: x has %d column%s, the network expects %d",
+                      fn, x->cols, LN_S(x->cols), n_in);
   if (s == NERVE_ENAN)
     return luaL_error(L, "%s: y contains NaN or infinity", fn);
   if (s == NERVE_EARG)
     return luaL_error(L, "%s: y must hold class indices 1..%d", fn, n_out);
   if (s == NERVE_ESHAPE)
     return luaL_error(L, "%s: y is %d x %d, which does not fit the "
-                         "network's %d outputs", fn, y->rows, y->cols, n_out);
+                         "network's %d output%s", fn, y->rows, y->cols, n_out,
+                      LN_S(n_out));
   return ln_error(L, fn, s);
 }
 

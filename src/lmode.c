@@ -70,8 +70,9 @@ static int l_precisions(lua_State *L) {
 }
 
 /* net:predict(x): forward in evaluation mode whatever the mode is (and
-** leaves the mode as it was); the output is the network's buffer, like
-** forward's. */
+** leaves the mode as it was); the output is a matrix of its own, so that
+** results of several calls can be kept side by side (forward's is the
+** network's buffer). */
 static int net_predict(lua_State *L) {
   ln_ctx(L);
   lnet *n = ln_checknet(L, 1);
@@ -85,11 +86,21 @@ static int net_predict(lua_State *L) {
   if (s == NERVE_ESHAPE || s == NERVE_EARG) {
     if (nerve_net_count(n->net) == 0)
       return luaL_error(L, "nerve.predict: the network has no layers");
-    return luaL_error(L, "nerve.predict: input has %d columns, network "
-                         "expects %d", x.cols, nerve_net_n_in(n->net));
+    return luaL_error(L, "nerve.predict: input has %d column%s, network "
+                         "expects %d", x.cols, LN_S(x.cols),
+                      nerve_net_n_in(n->net));
   }
   if (s != NERVE_OK) return ln_error(L, "nerve.predict", s);
+  /* through a view: the allocation may run finalizers that move the
+  ** buffers, and the view then raises instead of copying freed memory */
   ln_pushnetbuf(L, out, 1);
+  int view = lua_gettop(L);
+  lmat *u = ln_newmat(L, out.rows, out.cols);
+  const nerve_mat *src = ln_checkmat(L, view);
+  for (int i = 0; i < src->rows; i++)
+    memcpy(u->m.data + (size_t)i * u->m.stride,
+           src->data + (size_t)i * src->stride,
+           (size_t)src->cols * sizeof(float));
   return 1;
 }
 

@@ -5,6 +5,8 @@
 */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -125,6 +127,17 @@ void ln_register(lua_State *L, const char *tname, const luaL_Reg *meta,
   lua_pop(L, 1);
 }
 
+/* The shortest %g text that reads back as the same float32 (0.001f shows
+** as "0.001", not as the double it widens to, 0.0010000000474975). */
+const char *ln_float(char buf[LN_FLOATBUF], float v) {
+  for (int digits = 1; digits < 9; digits++) {
+    snprintf(buf, LN_FLOATBUF, "%.*g", digits, (double)v);
+    if (strtof(buf, NULL) == v) return buf;
+  }
+  snprintf(buf, LN_FLOATBUF, "%.9g", (double)v); /* always exact */
+  return buf;
+}
+
 /* An integer argument in 1..NERVE_MAX_DIM. */
 lua_Integer ln_checkdim(lua_State *L, int arg, const char *what) {
   lua_Integer n = luaL_checkinteger(L, arg);
@@ -157,12 +170,20 @@ static int l_isa(lua_State *L) {
 static int l_set_isa(lua_State *L) {
   lctx *c = ln_ctx(L);
   const char *name = luaL_checkstring(L, 1);
-  if (nerve_ctx_set_isa(c->ctx, name) != NERVE_OK)
-    return luaL_error(L,
-                      "nerve.set_isa: '%s' is not supported here (expected "
-                      "one of avx512, avx2, neon, scalar that this CPU runs)",
-                      name);
-  return 0;
+  if (nerve_ctx_set_isa(c->ctx, name) == NERVE_OK) return 0;
+  /* name only the paths this CPU runs: the others are no choice here */
+  static const char *const isas[] = {"avx512", "avx2", "neon", "scalar"};
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  int n = 0;
+  for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+    if (nerve_isa_supported(isas[i])) {
+      if (n++) luaL_addstring(&b, ", ");
+      luaL_addstring(&b, isas[i]);
+    }
+  luaL_pushresult(&b);
+  return luaL_error(L, "nerve.set_isa: '%s' is not supported here (this CPU "
+                       "runs %s)", name, lua_tostring(L, -1));
 }
 
 static int l_supported(lua_State *L) {

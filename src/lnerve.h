@@ -75,6 +75,10 @@ int ln_error(lua_State *L, const char *fn, nerve_status s);
 void ln_register(lua_State *L, const char *tname, const luaL_Reg *meta,
                  const luaL_Reg *methods);
 lua_Integer ln_checkdim(lua_State *L, int arg, const char *what);
+#define LN_FLOATBUF 32
+const char *ln_float(char buf[LN_FLOATBUF], float v);
+/* "" or "s": the plural ending for a count in a message */
+#define LN_S(n) ((n) == 1 ? "" : "s")
 
 /* lmatrix.c */
 lmat *ln_newmat(lua_State *L, int rows, int cols);

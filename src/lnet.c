@@ -105,9 +105,11 @@ static void describe(lua_State *L, nerve_layer *l) {
   if (k == NERVE_LINEAR)
     lua_pushfstring(L, "linear(%d -> %d)", nerve_layer_n_in(l),
                     nerve_layer_n_out(l));
-  else if (ln_kind_param(k))
-    lua_pushfstring(L, "%s(%f)", nerve_kind_name(k),
-                    (double)nerve_layer_alpha(l));
+  else if (ln_kind_param(k)) {
+    char num[LN_FLOATBUF];
+    lua_pushfstring(L, "%s(%s)", nerve_kind_name(k),
+                    ln_float(num, nerve_layer_alpha(l)));
+  }
   else lua_pushstring(L, nerve_kind_name(k));
 }
 
@@ -301,8 +303,8 @@ static int widtherror(lua_State *L, const char *fn, lnet *n, nerve_mat *x) {
   int want = nerve_net_n_in(n->net);
   if (nerve_net_count(n->net) == 0)
     return luaL_error(L, "%s: the network has no layers", fn);
-  return luaL_error(L, "%s: input has %d columns, network expects %d", fn,
-                    x->cols, want);
+  return luaL_error(L, "%s: input has %d column%s, network expects %d", fn,
+                    x->cols, LN_S(x->cols), want);
 }
 
 static int net_forward(lua_State *L) {

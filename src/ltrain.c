@@ -118,6 +118,16 @@ static loptim *checkoptim(lua_State *L, int arg) {
   return o;
 }
 
+/* Raises unless the optimizer at arg was made for the network at netarg:
+** it would step the other network's parameters and train nothing here. */
+static void checkowner(lua_State *L, int arg, int netarg) {
+  lua_getiuservalue(L, arg, 1);
+  int same = lua_rawequal(L, -1, netarg);
+  lua_pop(L, 1);
+  if (!same)
+    luaL_error(L, "nerve.fit: the optimizer belongs to another network");
+}
+
 static float checkrate(lua_State *L, int arg, const char *what) {
   lua_Number v = luaL_checknumber(L, arg);
   if (!(v >= 0 && v < 1e30))
@@ -216,6 +226,8 @@ static int optim_index(lua_State *L) {
     lua_pushstring(L, nerve_optim_name(o->opt));
   else if (strcmp(key, "clip") == 0)
     lua_pushnumber(L, nerve_optim_clip(o->opt));
+  else if (strcmp(key, "net") == 0) /* whose parameters it steps */
+    lua_getiuservalue(L, 1, 1);
   else {
     lua_getmetatable(L, 1);
     lua_getfield(L, -1, "methods");
@@ -245,10 +257,12 @@ static int optim_tostring(lua_State *L) {
   if (strcmp(nerve_optim_name(o->opt), "rprop") == 0) /* no lr */
     lua_pushfstring(L, "nerve.rprop(steps=%I)",
                     (lua_Integer)nerve_optim_steps(o->opt));
-  else
-    lua_pushfstring(L, "nerve.%s(lr=%f, steps=%I)", nerve_optim_name(o->opt),
-                    (double)nerve_optim_lr(o->opt),
+  else {
+    char lr[LN_FLOATBUF];
+    lua_pushfstring(L, "nerve.%s(lr=%s, steps=%I)", nerve_optim_name(o->opt),
+                    ln_float(lr, nerve_optim_lr(o->opt)),
                     (lua_Integer)nerve_optim_steps(o->opt));
+  }
   return 1;
 }
 
@@ -258,8 +272,8 @@ static int optim_tostring(lua_State *L) {
 static int fiterror(lua_State *L, nerve_net *net, nerve_loss k,
                     nerve_status s, const nerve_mat *x, const nerve_mat *y) {
   if (s == NERVE_ESHAPE && nerve_net_n_in(net) && x->cols != nerve_net_n_in(net))
-    return luaL_error(L, "nerve.fit: input has %d columns, network expects %d",
-                      x->cols, nerve_net_n_in(net));
+    return luaL_error(L, "nerve.fit: input has %d column%s, network expects "
+                      "%d", x->cols, LN_S(x->cols), nerve_net_n_in(net));
   if (s == NERVE_EARG && nerve_net_count(net) == 0)
     return luaL_error(L, "nerve.fit: the network has no layers");
   int r, c;
@@ -285,12 +299,13 @@ static int l_train_batch(lua_State *L) {
   lperm *p = lua_isnil(L, 5) ? NULL : (lperm *)luaL_checkudata(L, 5, LN_PERM);
   lua_Integer first = luaL_checkinteger(L, 6), count = luaL_checkinteger(L, 7);
   loptim *o = lua_isnoneornil(L, 8) ? NULL : checkoptim(L, 8);
+  if (o) checkowner(L, 8, 1);
   lua_Integer limit = p ? p->n : x->rows;
   luaL_argcheck(L, first >= 1 && count >= 1 && first - 1 + count <= limit, 7,
                 "batch out of range");
   if (x->rows != y->rows)
-    return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
-                      y->rows);
+    return luaL_error(L, "nerve.fit: x has %d row%s, targets have %d", x->rows,
+                      LN_S(x->rows), y->rows);
   /* optional clip: the optimizer clips inside its step for this call */
   double clip = lua_isnoneornil(L, 9) ? -1 : checkclip(L, 9);
   double old_clip = o && clip >= 0 ? nerve_optim_clip(o->opt) : 0;
@@ -345,6 +360,7 @@ static int l_train_epochs(lua_State *L) {
   lua_Integer batch = luaL_checkinteger(L, 7);
   luaL_argcheck(L, batch >= 1 && batch <= NERVE_MAX_DIM, 7, "batch out of range");
   loptim *o = checkoptim(L, 8);
+  checkowner(L, 8, 1);
   double clip = lua_isnoneornil(L, 9) ? -1 : checkclip(L, 9);
   lua_Integer first = luaL_checkinteger(L, 10), epochs = luaL_checkinteger(L, 11);
   luaL_argcheck(L, epochs >= 0 && first >= 1 && first <= INT32_MAX - epochs,
@@ -352,8 +368,8 @@ static int l_train_epochs(lua_State *L) {
   luaL_checktype(L, 12, LUA_TTABLE);
   lnet *snap = lua_isnoneornil(L, 15) ? NULL : ln_checknet(L, 15);
   if (x->rows != y->rows)
-    return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
-                      y->rows);
+    return luaL_error(L, "nerve.fit: x has %d row%s, targets have %d", x->rows,
+                      LN_S(x->rows), y->rows);
   double losses[CHUNK];
   nerve_epochs e = {k, x, y, p ? p->idx : NULL, p ? p->n : 0,
                     lua_toboolean(L, 16), r, (int)batch,
@@ -408,8 +424,8 @@ static int l_eval_loss(lua_State *L) {
   lnet *n = ln_checknet(L, 1);
   nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
   if (x->rows != y->rows)
-    return luaL_error(L, "nerve.fit: validation x has %d rows, targets %d",
-                      x->rows, y->rows);
+    return luaL_error(L, "nerve.fit: validation x has %d row%s, targets %d",
+                      x->rows, LN_S(x->rows), y->rows);
   const int chunk = 256;
   double sum = 0;
   for (int r = 0; r < x->rows; r += chunk) {
@@ -422,9 +438,9 @@ static int l_eval_loss(lua_State *L) {
     nerve_status s = forward_eval(n->net, &xs, &out);
     n->busy = 0;
     if (s == NERVE_ESHAPE || s == NERVE_EARG)
-      return luaL_error(L, "nerve.fit: validation input has %d columns, "
+      return luaL_error(L, "nerve.fit: validation input has %d column%s, "
                            "network expects %d",
-                        x->cols, nerve_net_n_in(n->net));
+                        x->cols, LN_S(x->cols), nerve_net_n_in(n->net));
     if (s == NERVE_OK) s = nerve_loss_check(k, &out, &ys);
     if (s == NERVE_OK) s = nerve_loss_forward(k, &out, &ys, &e);
     if (s != NERVE_OK) return targeterror(L, "nerve.fit", k, s, &out, &ys);
@@ -449,8 +465,8 @@ static int l_accuracy(lua_State *L) {
   lnet *n = ln_checknet(L, 1);
   nerve_mat *x = ln_checkmat(L, 2), *y = ln_checkmat(L, 3);
   if (x->rows != y->rows)
-    return luaL_error(L, "nerve.accuracy: x has %d rows, targets %d", x->rows,
-                      y->rows);
+    return luaL_error(L, "nerve.accuracy: x has %d row%s, targets %d", x->rows,
+                      LN_S(x->rows), y->rows);
   const int chunk = 256;
   long right = 0;
   for (int r = 0; r < x->rows; r += chunk) {
@@ -462,8 +478,9 @@ static int l_accuracy(lua_State *L) {
     nerve_status s = forward_eval(n->net, &xs, &out);
     n->busy = 0;
     if (s == NERVE_ESHAPE || s == NERVE_EARG)
-      return luaL_error(L, "nerve.accuracy: input has %d columns, network "
-                           "expects %d", x->cols, nerve_net_n_in(n->net));
+      return luaL_error(L, "nerve.accuracy: input has %d column%s, network "
+                           "expects %d", x->cols, LN_S(x->cols),
+                        nerve_net_n_in(n->net));
     if (s == NERVE_OK) s = nerve_loss_check(NERVE_CROSS_ENTROPY, &out, &ys);
     if (s != NERVE_OK)
       return targeterror(L, "nerve.accuracy", NERVE_CROSS_ENTROPY, s, &out, &ys);
@@ -485,8 +502,8 @@ static int l_finite_rows(lua_State *L) {
   nerve_mat *x = ln_checkmat(L, 1);
   nerve_mat *y = lua_isnoneornil(L, 2) ? NULL : ln_checkmat(L, 2);
   if (y && y->rows != x->rows)
-    return luaL_error(L, "nerve.fit: x has %d rows, targets have %d", x->rows,
-                      y->rows);
+    return luaL_error(L, "nerve.fit: x has %d row%s, targets have %d", x->rows,
+                      LN_S(x->rows), y->rows);
   int rows = x->rows, bad = 0;
   lperm *p = (lperm *)lua_newuserdatauv(
       L, sizeof(lperm) + (size_t)(rows - 1) * sizeof(int32_t), 0);

@@ -18,8 +18,8 @@
 -- (temporary file, fsync, rename), like the model format it embeds.
 local core = require "nerve.core"
 
-local type, error, pairs, ipairs, tostring, setmetatable, pcall =
-  type, error, pairs, ipairs, tostring, setmetatable, pcall
+local type, error, pairs, ipairs, tostring, setmetatable, pcall, rawequal =
+  type, error, pairs, ipairs, tostring, setmetatable, pcall, rawequal
 local mtype = math.type
 local pack, unpack, format = string.pack, string.unpack, string.format
 local concat, sort = table.concat, table.sort
@@ -178,6 +178,10 @@ function M.bytes(t, fn)
       error(fn .. ": field 'optimizer' must be a nerve optimizer (nerve.sgd, "
         .. "nerve.adam, ...), got " .. type(opt), 3)
     end
+    if not rawequal(opt.net, t.net) then
+      error(fn .. ": the optimizer belongs to another network (its state " ..
+        "would not fit this one's weights)", 3)
+    end
     local steps, bytes = core.optim_state(opt)
     sections.optimizer = pack("<s4i8dds4", opt.kind, steps, opt.lr, opt.clip, bytes)
   end
@@ -270,13 +274,17 @@ function Checkpoint:restore(t)
     if not core.is_optimizer(opt) then error(fn .. ": field 'optimizer' must be a nerve optimizer", 2) end
     if not o then error(fn .. ": the checkpoint holds no optimizer", 2) end
     if o.kind ~= opt.kind then
-      error(fn .. ": the checkpoint holds a " .. o.kind .. " optimizer, not "
-        .. opt.kind, 2)
+      error(fn .. ": the checkpoint holds the state of optimizer '" .. o.kind
+        .. "', not '" .. opt.kind .. "'", 2)
     end
     local _, bytes = core.optim_state(opt)
     if #bytes ~= #o.bytes then
       error(fn .. ": the optimizer's state does not fit the checkpoint's "
         .. "(another network, or other options)", 2)
+    end
+    if net ~= nil and not rawequal(opt.net, net) then
+      error(fn .. ": the optimizer belongs to another network than field "
+        .. "'net'", 2)
     end
   end
   -- checks done; now change things (copy_parameters checks layers first)

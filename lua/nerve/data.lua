@@ -15,6 +15,7 @@ local format = string.format
 local mtype, floor = math.type, math.floor
 local checkopts = require("nerve.options").check
 local describe = require("nerve.options").describe
+local plural = require("nerve.options").plural
 local _ENV = nil
 
 local M = {}
@@ -23,15 +24,21 @@ local function fail(fn, fmt, ...)
   error("nerve.data." .. fn .. ": " .. format(fmt, ...), 3)
 end
 
+-- fail for the checkers the public functions call: one frame deeper, so
+-- the message still points at the user's line.
+local function fail_in(fn, fmt, ...)
+  error("nerve.data." .. fn .. ": " .. format(fmt, ...), 4)
+end
+
 local function checkpath(fn, path, n)
   if type(path) ~= "string" then
-    fail(fn, "argument %d must be a file name, got %s", n, describe(path))
+    fail_in(fn, "argument %d must be a file name, got %s", n, describe(path))
   end
 end
 
 local function checkmatrix(fn, m, what)
   if not core.is_matrix(m) then
-    fail(fn, "%s must be a matrix, got %s", what, describe(m))
+    fail_in(fn, "%s must be a matrix, got %s", what, describe(m))
   end
 end
 
@@ -98,7 +105,7 @@ end
 local function rows_of(fn, y, what)
   if core.is_matrix(y) then return (y:shape()) end
   if type(y) == "table" then return #y end
-  fail(fn, "%s must be a matrix or a table, got %s", what, describe(y))
+  fail_in(fn, "%s must be a matrix or a table, got %s", what, describe(y))
 end
 
 -- Entries first..first+count-1 of a Lua array, through perm when given.
@@ -126,7 +133,7 @@ function M.split(x, y, fraction, seed)
   local n = x:shape()
   if y ~= nil then
     local ny = rows_of("split", y, "y")
-    if ny ~= n then fail("split", "y has %d rows, x has %d", ny, n) end
+    if ny ~= n then fail("split", "y has %s, x has %d", plural(ny, "row"), n) end
   end
   if type(fraction) ~= "number" or not (fraction > 0 and fraction < 1) then
     fail("split", "fraction must be a number between 0 and 1, got %s",
@@ -134,7 +141,8 @@ function M.split(x, y, fraction, seed)
   end
   local first = floor(fraction * n + 0.5)
   if first < 1 or first > n - 1 then
-    fail("split", "fraction %g of %d rows leaves a part empty", fraction, n)
+    fail("split", "fraction %g of %s leaves a part empty", fraction,
+      plural(n, "row"))
   end
   local perm
   if seed ~= nil then
@@ -153,19 +161,19 @@ end
 local function stats_matrix(v, cols, what)
   if type(v) == "table" and not core.is_matrix(v) then
     if #v ~= cols then
-      fail("standardize", "stats.%s has %d numbers, x has %d columns", what,
-        #v, cols)
+      fail_in("standardize", "stats.%s has %s, x has %s", what,
+        plural(#v, "number"), plural(cols, "column"))
     end
     for i = 1, cols do
       if type(v[i]) ~= "number" then
-        fail("standardize", "stats.%s[%d] must be a number, got %s", what, i,
+        fail_in("standardize", "stats.%s[%d] must be a number, got %s", what, i,
           describe(v[i]))
       end
     end
     return core.matrix(v)
   end
   if not core.is_matrix(v) then
-    fail("standardize", "stats.%s must be a matrix or a table of numbers, "
+    fail_in("standardize", "stats.%s must be a matrix or a table of numbers, "
       .. "got %s", what, describe(v))
   end
   return v

@@ -21,7 +21,8 @@
 -- "epochs".
 
 local type, error, pairs, ipairs, tostring = type, error, pairs, ipairs, tostring
-local pcall, require = pcall, require
+local setmetatable = setmetatable
+local pcall, require, rawequal = pcall, require, rawequal
 local format, concat = string.format, table.concat
 local mtype, huge, sqrt, min = math.type, math.huge, math.sqrt, math.min
 local max, floor = math.max, math.floor
@@ -33,6 +34,7 @@ local stop_mod = require "nerve.stop"
 local checkpoint_mod = require "nerve.checkpoint"
 local options = require "nerve.options"
 local describe, is_callable = options.describe, options.is_callable
+local plural = options.plural
 local _ENV = nil
 
 local BUILTIN = { mse = true, cross_entropy = true, bce = true }
@@ -158,7 +160,7 @@ local function target_matrix(t, y, what, level)
         what, describe(y))
     end
     if #y ~= n then
-      fail(level + 1, "%s has %d rows, the inputs have %d", what, #y, n)
+      fail(level + 1, "%s has %s, the inputs have %d", what, plural(#y, "row"), n)
     end
     if type(y[1]) == "table" then
       local ok, m = pcall(core.matrix, y)
@@ -179,12 +181,13 @@ local function target_matrix(t, y, what, level)
   end
   local rows, cols = y:shape()
   if rows ~= n then
-    fail(level + 1, "%s has %d rows, the inputs have %d", what, rows, n)
+    fail(level + 1, "%s has %s, the inputs have %d", what, plural(rows, "row"),
+        n)
   end
   local classes = t.loss_name == "cross_entropy" and cols == 1
   if t.n_out > 0 and not classes and cols ~= t.n_out then
-    fail(level + 1, "%s has %d columns, the network gives %d",
-      what, cols, t.n_out)
+    fail(level + 1, "%s has %s, the network gives %d",
+      what, plural(cols, "column"), t.n_out)
   end
   check_values(t, y, rows, cols, classes, what, level + 1)
   return y
@@ -195,11 +198,12 @@ local function target_any(y, n, what, level)
   if core.is_matrix(y) then
     local rows = y:shape()
     if rows ~= n then
-      fail(level + 1, "%s has %d rows, the inputs have %d", what, rows, n)
+      fail(level + 1, "%s has %s, the inputs have %d", what, plural(rows, "row"),
+        n)
     end
   elseif type(y) == "table" then
     if #y ~= n then
-      fail(level + 1, "%s has %d rows, the inputs have %d", what, #y, n)
+      fail(level + 1, "%s has %s, the inputs have %d", what, plural(#y, "row"), n)
     end
   else
     fail(level + 1, "%s must be a matrix or a table, got %s", what, describe(y))
@@ -237,8 +241,8 @@ local function input_matrix(x, n_in, what, level)
   end
   local _, cols = x:shape()
   if n_in > 0 and cols ~= n_in then
-    fail(level + 1, "%s has %d columns, the network expects %d",
-      what, cols, n_in)
+    fail(level + 1, "%s has %s, the network expects %d",
+      what, plural(cols, "column"), n_in)
   end
   return x
 end
@@ -334,6 +338,39 @@ end
 
 -- ---------------------------------------------------------------- fit
 
+-- The report prints as a summary rather than as a table's address.
+local Report = { __name = "nerve.FitReport" }
+
+local function number(v)
+  if type(v) ~= "number" then return tostring(v) end
+  return format("%.6g", v)
+end
+
+function Report.__tostring(r)
+  local out = { format("nerve.fit report: %d epoch%s", r.epochs or 0,
+    r.epochs == 1 and "" or "s") }
+  if r.seconds then out[#out + 1] = format(" in %.3gs", r.seconds) end
+  out[#out + 1] = ", stopped: " .. tostring(r.stopped)
+  if r.restored and r.stopped ~= "diverged" and r.best_epoch then
+    out[#out + 1] = format(" (epoch %d restored)", r.best_epoch)
+  elseif r.restored then
+    out[#out + 1] = " (last finite weights restored)"
+  end
+  out[#out + 1] = "; loss " .. number(r.loss)
+  if r.val_loss ~= nil then out[#out + 1] = ", val_loss " .. number(r.val_loss) end
+  if r.val_metric ~= nil then
+    out[#out + 1] = ", val_metric " .. number(r.val_metric)
+  end
+  if r.best_epoch and not r.restored then
+    out[#out + 1] = format(", best epoch %d", r.best_epoch)
+  end
+  if (r.dropped or 0) > 0 then
+    out[#out + 1] = format(", %d row%s left out", r.dropped,
+      r.dropped == 1 and "" or "s")
+  end
+  return concat(out)
+end
+
 -- A bar on a terminal, plain lines elsewhere (nerve/progress.lua).
 local function progress_line(state, epochs, rows, stopped)
   require("nerve.progress").show(state, epochs, rows, stopped, io.stderr)
@@ -403,6 +440,14 @@ local function fit(net, x, y, opts)
   if not core_opt and not has_method(opt, "step") then
     fail(2, "option 'optimizer' must be an optimizer (nerve.sgd, nerve.adam " ..
       "or an object with a step method), got %s", describe(opt))
+  end
+  -- An optimizer steps the parameters of the network it was made for;
+  -- with another one, fit would train nothing and say nothing.
+  local owner = get(opt, "net")
+  if core.is_net(owner) and not rawequal(owner, net) then
+    fail(2, "the optimizer belongs to another network (make it for the " ..
+      "network you train: optimizer = nerve.%s(net, ...))",
+      core_opt and opt.kind or "sgd")
   end
 
   -- counts and switches
@@ -598,11 +643,11 @@ local function fit(net, x, y, opts)
   net:training()
 
   local history, val_history, metric_history = {}, {}, {}
-  local report = {
+  local report = setmetatable({
     epochs = 0, history = history, val_history = val_history,
     stopped = "epochs", dropped = dropped or 0,
     val_metric_history = metric ~= nil and metric_history or nil,
-  }
+  }, Report)
   local first_epoch = 1
   if resume then
     local ck, err = checkpoint_mod.load(resume)
@@ -642,6 +687,12 @@ local function fit(net, x, y, opts)
         "expected a number", describe(lr), epoch), 0)
     end
     opt.lr = lr
+  end
+
+  -- The validation loss of the network as it is now.
+  local function validation_loss()
+    if loss_name then return core.eval_loss(net, loss_name, x_val, y_val) end
+    return loss:forward(net:predict(x_val), y_val)
   end
 
   -- One epoch driven from Lua: a C call per batch (or the generic path);
@@ -690,6 +741,7 @@ local function fit(net, x, y, opts)
     many = loss_stop ~= nil
   end
   local chunk = (not many or progress) and 1 or huge
+  local best_val, best_val_epoch -- the lowest validation loss, for the report
   local epoch = first_epoch
   while epoch <= epochs do
     local epoch_loss, gn
@@ -725,14 +777,7 @@ local function fit(net, x, y, opts)
     if snapshot and not in_c and finite_params(net) then
       snapshot:copy_parameters(net)
     end
-    local val_loss
-    if x_val then
-      if loss_name then
-        val_loss = core.eval_loss(net, loss_name, x_val, y_val)
-      else
-        val_loss = loss:forward(net:predict(x_val), y_val)
-      end
-    end
+    local val_loss = x_val and validation_loss() or nil
     local val_metric
     if metric ~= nil then
       val_metric = metric(net, x_val, y_val)
@@ -745,6 +790,9 @@ local function fit(net, x, y, opts)
     end
     history[epoch] = epoch_loss
     val_history[epoch] = val_loss
+    if val_loss and (best_val == nil or val_loss < best_val) then
+      best_val, best_val_epoch = val_loss, epoch
+    end
     report.epochs, report.loss, report.val_loss = epoch, epoch_loss, val_loss
     report.grad_norm = gn
 
@@ -764,6 +812,22 @@ local function fit(net, x, y, opts)
       local fired, reason = stop(state)
       if fired then
         stopped = reason ~= nil and tostring(reason) or "stop"
+        if state.restored then
+          -- the report and the last progress line describe the weights
+          -- the network ends with: the best epoch's, not the last one's
+          report.restored, report.best_epoch = true, state.best_epoch
+          local best = state.best_epoch
+          if x_val then
+            state.val_loss = validation_loss()
+            report.val_loss = state.val_loss
+          end
+          if metric ~= nil and best then
+            state.val_metric = metric_history[best]
+            report.val_metric = state.val_metric
+          end
+        elseif state.best_epoch then
+          report.best_epoch = state.best_epoch
+        end
       end
     end
 
@@ -789,6 +853,7 @@ local function fit(net, x, y, opts)
     end
     epoch = epoch + 1
   end
+  if report.best_epoch == nil then report.best_epoch = best_val_epoch end
   if snapshot then snapshot:close() end
   if not was_training then net:evaluate() end
   report.seconds = core.clock() - t0

@@ -38,6 +38,7 @@ local DOCS = {
   ["nerve.mlp"] = { "nerve.mlp{ 2, 4, 1, hidden = 'sigmoid', output = 'sigmoid' }",
     "Linear layers of those widths, each followed by an activation ('linear': none)." },
   ["net:forward"] = { "net:forward(x) -> yhat", "Output B x n_out for the batch x (a network buffer: :copy() to keep it)." },
+  ["net:predict"] = { "net:predict(x) -> yhat", "The output in evaluation mode (dropout off, mode kept), as a new matrix of its own (forward's is the network's buffer)." },
   ["net:backward"] = { "net:backward(x, grad_output [, want_dx]) -> dE/dx", "Adds the batch's parameter gradients for the last forward(x); want_dx = false skips dE/dx (returns nothing)." },
   ["net:zero_grad"] = { "net:zero_grad()", "Sets the accumulated gradients to zero." },
   ["net:update"] = { "net:update(lr)", "Plain gradient descent: p = p - lr grad(p)." },
@@ -57,21 +58,24 @@ local DOCS = {
   ["nerve.cross_entropy"] = { "nerve.cross_entropy()", "On logits; targets one-hot or class indices 1..C." },
   ["nerve.bce"] = { "nerve.bce()", "Binary cross-entropy on probabilities in (0, 1)." },
   ["nerve.sgd"] = { "nerve.sgd(net, {lr = 0.1, momentum = 0, nesterov = false, weight_decay = 0})",
-    "Stochastic gradient descent; opt:step() applies the accumulated gradients." },
+    "Stochastic gradient descent; opt:step() applies the accumulated gradients. "
+    .. "opt.net is the network it steps (fit refuses it for another)." },
   ["nerve.adam"] = { "nerve.adam(net, {lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0})",
-    "Bias-corrected Adam." },
+    "Bias-corrected Adam; opt.net is the network it steps (fit refuses it for another)." },
   -- training
   ["nerve.fit"] = { "nerve.fit(net, x, y, opts) -> report",
     "Mini-batch training. opts: loss, optimizer, batch (32), epochs (1000), shuffle, seed, stop, "
     .. "validation = {x, y}, on_epoch, progress (a bar on a terminal), yield (inside a coroutine). "
-    .. "report: epochs, loss, history, val_history, stopped, seconds." },
+    .. "report: epochs, loss, history, val_loss, val_history, stopped, seconds, best_epoch, "
+    .. "restored (true when early's restore or restore_on_diverge put back earlier weights; "
+    .. "val_loss is then theirs); tostring(report) summarises it." },
   ["nerve.trainer"] = { "nerve.trainer(net, x, y, opts) -> t",
     "fit a few batches at a time, for game loops: t:step(n) -> done; t:run_for(seconds); "
     .. "fields epoch, loss, batches, done, report." },
   ["nerve.stop.loss_below"] = { "nerve.stop.loss_below(eps)", "Stops when the epoch's loss is below eps." },
   ["nerve.stop.epochs"] = { "nerve.stop.epochs(n)", "Stops after n epochs." },
   ["nerve.stop.plateau"] = { "nerve.stop.plateau{patience = k, min_delta = d}", "Stops when the loss stopped improving." },
-  ["nerve.stop.early"] = { "nerve.stop.early{patience = k, restore = true}", "Stops when the validation loss stopped improving." },
+  ["nerve.stop.early"] = { "nerve.stop.early{patience = k, restore = true}", "Stops when the validation loss stopped improving; restore puts back the best epoch's weights (report.best_epoch, report.restored)." },
   ["nerve.stop.grad_norm_below"] = { "nerve.stop.grad_norm_below(eps)", "Stops when the gradient norm is below eps." },
   ["nerve.stop.seconds"] = { "nerve.stop.seconds(t)", "Stops after t seconds." },
   ["nerve.stop.any"] = { "nerve.stop.any{ c1, c2, ... }", "Stops when one criterion fires (reports its name)." },
@@ -87,7 +91,7 @@ local DOCS = {
   ["nerve.seed"] = { "nerve.seed(n)", "Seeds this state's generator (initialisation, shuffling)." },
   ["nerve.isa"] = { "nerve.isa()", "The SIMD path in use: avx512, avx2, neon or scalar." },
   ["nerve.precisions"] = { "nerve.precisions() -> {fp32 = how, bf16 = how}", "How each precision runs on this CPU: fp32 on the SIMD path, bf16 amx, avx512_bf16 or emulated." },
-  ["nerve.set_isa"] = { "nerve.set_isa(name)", "Forces a SIMD path (NERVE_ISA does the same at load)." },
+  ["nerve.set_isa"] = { "nerve.set_isa(name)", "Forces a SIMD path (NERVE_ISA does the same at load); an unsupported one is an error naming the paths this CPU runs." },
   ["nerve.threads"] = { "nerve.threads([n])", "Gets or sets the worker threads for large batches." },
   ["nerve.help"] = { "nerve.help([fn | name | object])", "This help: the index, one entry, or an object's methods." },
 }

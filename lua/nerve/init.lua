@@ -4,6 +4,7 @@ local core = require "nerve.core"
 
 local type, error, pairs, ipairs, tostring, setmetatable, math_type =
   type, error, pairs, ipairs, tostring, setmetatable, math.type
+local pcall, tointeger = pcall, math.tointeger
 local concat, sort = table.concat, table.sort
 local require = require
 local _ENV = nil
@@ -36,7 +37,30 @@ local function optnumber(fn, opts, key, default, min)
   return v
 end
 
+-- Runs a core function for a wrapper and raises its error, if any, at the
+-- wrapper's caller (a C error otherwise points at the wrapper's line).
+-- Level 3: here <- wrapper <- caller, so wrappers must not tail-call it.
+local function call(f, ...)
+  local ok, a, b = pcall(f, ...)
+  if not ok then error(tostring(a), 3) end
+  return a, b
+end
+
 -- Layers ------------------------------------------------------------------
+
+local MAX_DIM = 1 << 24 -- NERVE_MAX_DIM
+
+-- A layer width argument, checked here so that the error names the
+-- caller's line (level 3: here <- constructor <- caller).
+local function width(fn, v, i, name)
+  local n = type(v) == "number" and tointeger(v) or nil
+  if n == nil or n < 1 or n > MAX_DIM then
+    error(fn .. ": argument #" .. i .. " (" .. name .. ") must be an integer "
+      .. "in 1.." .. MAX_DIM .. ", got " .. (v == nil and "nothing"
+        or type(v) == "number" and tostring(v) or type(v)), 3)
+  end
+  return n
+end
 
 local linear_opts = { init = true, sd = true, value = true, gain = true }
 local inits = { xavier = true, he = true, uniform = true, zero = true,
@@ -52,6 +76,8 @@ local init_param = { normal = "sd", constant = "value", orthogonal = "gain" }
 -- function(n_in, n_out) -> number, called once per weight. Biases start
 -- at zero.
 function nerve.linear(n_in, n_out, opts)
+  n_in = width("nerve.linear", n_in, 1, "n_in")
+  n_out = width("nerve.linear", n_out, 2, "n_out")
   opts = checkopts("nerve.linear", opts, linear_opts)
   local init = opts.init
   if type(init) == "string" and not inits[init] then
@@ -135,7 +161,7 @@ function nerve.sequential(layers)
       error("nerve.sequential: entry " .. i .. " is " .. type(layer)
         .. ", expected a layer", 2)
     end
-    net:add(layer)
+    call(net.add, net, layer)
   end
   return net
 end
@@ -332,7 +358,8 @@ end
 -- one-hot rows).
 function nerve.accuracy(net, x, y)
   checknet("nerve.accuracy", net)
-  return core.accuracy(net, x, targets(y))
+  local acc = call(core.accuracy, net, x, targets(y))
+  return acc
 end
 
 -- Training ----------------------------------------------------------------

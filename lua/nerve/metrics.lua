@@ -18,6 +18,7 @@ local type, error, tostring, getmetatable, setmetatable =
   type, error, tostring, getmetatable, setmetatable
 local format, concat = string.format, table.concat
 local max, mtype = math.max, math.type
+local plural = require("nerve.options").plural
 local _ENV = nil
 
 local M = {}
@@ -35,20 +36,26 @@ local function fail(fn, fmt, ...)
   error("nerve.metrics." .. fn .. ": " .. format(fmt, ...), 3)
 end
 
+-- fail for the checkers the public functions call: one frame deeper, so
+-- the message still points at the user's line.
+local function fail_in(fn, fmt, ...)
+  error("nerve.metrics." .. fn .. ": " .. format(fmt, ...), 4)
+end
+
 -- Checks net and x, and turns a Lua array or table of rows y into a matrix.
 local function args(fn, net, x, y)
   if not core.is_net(net) then
-    fail(fn, "expected a network as argument 1, got %s", describe(net))
+    fail_in(fn, "expected a network as argument 1, got %s", describe(net))
   end
   if not core.is_matrix(x) then
-    fail(fn, "x must be a matrix, got %s", describe(x))
+    fail_in(fn, "x must be a matrix, got %s", describe(x))
   end
   if type(y) == "table" and not core.is_matrix(y) then
     if type(y[1]) == "number" then
       local m = core.matrix(#y, 1)
       for i = 1, #y do
         if type(y[i]) ~= "number" then
-          fail(fn, "y[%d] must be a number, got %s", i, describe(y[i]))
+          fail_in(fn, "y[%d] must be a number, got %s", i, describe(y[i]))
         end
         m:set(i, 1, y[i])
       end
@@ -58,7 +65,7 @@ local function args(fn, net, x, y)
     end
   end
   if not core.is_matrix(y) then
-    fail(fn, "y must be a matrix or a table, got %s", describe(y))
+    fail_in(fn, "y must be a matrix or a table, got %s", describe(y))
   end
   return y
 end
@@ -142,8 +149,8 @@ function Confusion:__tostring()
   width = max(width, #tostring(c), 3)
   local cell = "%" .. width .. "s"
   local lines = {
-    format("nerve.Confusion(%d classes, %d rows, accuracy %.2f%%)", c,
-      self.total, 100 * self:accuracy()),
+    format("nerve.Confusion(%s, %s, accuracy %.2f%%)", plural(c, "class", "classes"),
+      plural(self.total, "row"), 100 * self:accuracy()),
     "rows: true class, columns: predicted class",
   }
   local head = { format(cell, "") }

@@ -18,6 +18,12 @@ function M.describe(v)
   return type(v)
 end
 
+--- "1 column", "3 columns": a count with its noun, plural unless 1
+-- (`nouns` for a plural other than noun .. "s").
+function M.plural(n, noun, nouns)
+  return tostring(n) .. " " .. (n == 1 and noun or nouns or noun .. "s")
+end
+
 --- True for a function or a value whose metatable has __call.
 function M.is_callable(v)
   if type(v) == "function" then return true end

@@ -143,8 +143,8 @@ function M.terminal(r, opts)
   local top, bottom = fmt(hi), fmt(lo)
   local lw = max(#top, #bottom)
   local lines = {}
-  lines[1] = format("%s loss%s, %d epochs%s", rep(" ", lw),
-    is_log and " (log scale)" or "", #train,
+  lines[1] = format("%s loss%s, %d epoch%s%s", rep(" ", lw),
+    is_log and " (log scale)" or "", #train, #train == 1 and "" or "s",
     val and "  (dotted: validation)" or "")
   for row = 0, H - 1 do
     local label = row == 0 and top or row == H - 1 and bottom or ""

@@ -38,9 +38,19 @@ local function columns()
   return 80
 end
 
+-- The reason training ended, and which weights it kept when a criterion
+-- put back an earlier epoch's (the loss shown is then that epoch's).
+local function reason(state, stopped)
+  if state.restored and state.best_epoch then
+    return format("%s, epoch %d restored", stopped, state.best_epoch)
+  end
+  return stopped
+end
+
 --- The text of one report: state is fit's, epochs the most epochs, rows
 -- the samples per epoch, stopped the reason when training has ended.
 function M.text(state, epochs, rows, stopped, width)
+  if stopped then stopped = reason(state, stopped) end
   local val = state.val_loss and format("  val %.4g", state.val_loss) or ""
   local rate = state.seconds > 0 and state.epoch * rows / state.seconds or 0
   local left = epochs > state.epoch and state.seconds / state.epoch
@@ -71,7 +81,7 @@ function M.show(state, epochs, rows, stopped, f)
     local val = state.val_loss and format("  val %.6g", state.val_loss) or ""
     f:write(format("nerve.fit: epoch %d/%d  loss %.6g%s  %.1fs%s\n",
       state.epoch, epochs, state.loss, val, state.seconds,
-      stopped and "  (" .. stopped .. ")" or ""))
+      stopped and "  (" .. reason(state, stopped) .. ")" or ""))
   end
 end
 

@@ -265,7 +265,8 @@ end
 -- the criterion keeps a copy of the weights of the best epoch
 -- (state.net:clone() once, then copy_parameters on every new best) and
 -- copies them back into state.net when it stops training. `c.best`,
--- `c.best_epoch` tell what was kept.
+-- `c.best_epoch` tell what was kept; when it stops training it also sets
+-- state.best_epoch, and state.restored = true once the weights are back.
 function M.early(opts)
   local o = options("early", opts, {
     patience = { check_count, 10 },
@@ -303,9 +304,14 @@ function M.early(opts)
       if fired then return true, "early" end
       return false
     end,
+    -- Tells fit through the state what it put back, so that the report
+    -- describes the weights the network ends with.
     finish = function(self, state)
+      if type(state) ~= "table" then return end
+      state.best_epoch = self.best_epoch
       if self.restore and self.snapshot ~= nil and state.net == self.source then
         state.net:copy_parameters(self.snapshot)
+        state.restored = true
       end
     end,
   })
