@@ -47,7 +47,7 @@ HOST    = $(BUILD)/test_host
 OOM     = $(BUILD)/test_oom
 
 .PHONY: all test check amx-check install uninstall clean deps ctest spec hosttest \
-        bench example mnist-data mnist-verify bench-fann examples hostexample lint \
+        bench example mnist-data mnist-check mnist-verify bench-fann examples hostexample lint \
         valgrind rockcheck installcheck FORCE \
         fuzz fuzz-deps fuzz-build fuzz-corpus soak fuzzreplay neon-check \
         neon-run
