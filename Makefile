@@ -41,7 +41,10 @@ VERSION     = $(shell sed -n 's/^\#define NERVE_VERSION "\(.*\)"/\1/p' src/nerve
 
 CORE    = $(BUILD)/nerve/core.so
 LIB     = $(BUILD)/libnerve.a
-CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_gemm $(BUILD)/test_engine \
+# The engine's C tests, one binary per area (helpers in spec/c/engine.h).
+ENGINE_TESTS = net optim format alloc train threads context
+CTESTS  = $(BUILD)/test_kernels $(BUILD)/test_gemm \
+          $(ENGINE_TESTS:%=$(BUILD)/test_%) \
           $(BUILD)/test_data $(BUILD)/test_reliab
 HOST    = $(BUILD)/test_host
 OOM     = $(BUILD)/test_oom
@@ -83,7 +86,8 @@ $(BUILD)/obj/gen/nerve_lua_src.o: $(BUILD)/gen/nerve_lua_src.c src/nerve_lua_src
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h spec/c/arrays.h
+$(BUILD)/test_%: spec/c/test_%.c $(LIB) spec/c/check.h spec/c/arrays.h \
+                 spec/c/engine.h
 	$(CC) $(CFLAGS_ALL) -Ispec/c $< -o $@ $(LIB) $(LDFLAGS) $(LDLIBS)
 
 $(HOST): spec/host/test_host.c $(LIB)
@@ -158,7 +162,7 @@ check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	  LDFLAGS="-fsanitize=address,undefined" all build/asan/test_kernels build/asan/test_gemm \
-	  build/asan/test_engine build/asan/test_data build/asan/test_reliab \
+	  $(ENGINE_TESTS:%=build/asan/test_%) build/asan/test_data build/asan/test_reliab \
 	  build/asan/test_host build/asan/test_oom
 	@ASAN_OPTIONS=detect_leaks=1 $(MAKE) --no-print-directory BUILD=build/asan ctest hosttest
 	@ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$(ASAN_LIB) $(UBSAN_LIB)" \
@@ -172,8 +176,8 @@ check: deps
 amx-check:
 	@if grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null; then \
 	  $(MAKE) --no-print-directory BUILD=build/amx CFLAGS="$(CFLAGS) -DNERVE_AMX" \
-	    build/amx/test_gemm build/amx/test_engine && \
-	  ./build/amx/test_gemm && ./build/amx/test_engine; \
+	    build/amx/test_gemm build/amx/test_train build/amx/test_threads && \
+	  ./build/amx/test_gemm && ./build/amx/test_train && ./build/amx/test_threads; \
 	else echo "amx-check: no AMX-BF16 on this CPU, skipped"; fi
 
 # The host suites under valgrind (it cannot run AVX-512: the AVX2 path).

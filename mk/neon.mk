@@ -14,7 +14,7 @@ NEON_PKGS   = gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 NEON_SRC    = $(filter-out src/nerve/data_%.c,$(ENGINE_SRC))
 NEON_OBJ    = $(NEON_SRC:src/%.c=$(NEON_BUILD)/obj/%.o)
 NEON_TESTS  = $(NEON_BUILD)/test_kernels $(NEON_BUILD)/test_gemm \
-              $(NEON_BUILD)/test_engine
+              $(ENGINE_TESTS:%=$(NEON_BUILD)/test_%)
 NEON_CFLAGS = -std=c11 -O2 $(WARN) -D_POSIX_C_SOURCE=200809L -DNERVE_BUILD \
               -Isrc -MMD -MP $(CFLAGS)
 NEON_QEMU   = $$(command -v qemu-aarch64 || command -v qemu-aarch64-static)
@@ -25,7 +25,8 @@ $(NEON_BUILD)/obj/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(NEON_CC) $(NEON_CFLAGS) -c $< -o $@
 
-$(NEON_BUILD)/test_%: spec/c/test_%.c $(NEON_OBJ) spec/c/check.h spec/c/arrays.h
+$(NEON_BUILD)/test_%: spec/c/test_%.c $(NEON_OBJ) spec/c/check.h \
+                      spec/c/arrays.h spec/c/engine.h
 	$(NEON_CC) $(NEON_CFLAGS) -static -Ispec/c $< $(NEON_OBJ) -o $@ \
 	  -lm -lpthread
 
