@@ -271,6 +271,13 @@ static float operand(const nerve_gemm *g, float x) {
   return g->bf16 ? nerve_bf16(x) : x;
 }
 
+/* An operand of a bf16 job on pair kernels: denormals flushed first
+** (kernels.h's pair packing). */
+static float operand_of(const nerve_gemm *g, dot2_fn *dot2, float x) {
+  if (dot2 && g->bf16 && fabsf(x) < 0x1p-126f) x = copysignf(0.0f, x);
+  return operand(g, x);
+}
+
 /* What every path must give: each element's chain of fmaf (in bf16, on
 ** the rounded operands, B's scaled after rounding), or with dot2 (a bf16
 ** job on pair kernels) its chain of pairs, an odd depth's last pair
@@ -280,8 +287,8 @@ static void chain_of(const nerve_gemm *g, dot2_fn *dot2) {
     for (int j = 0; j < g->n; j++) {
       float *cij = g->c + i * g->ldc + j;
       float s = g->acc ? *cij : g->bias ? g->bias[j] : 0.0f;
-#define A(p) operand(g, g->a[i * g->ars + (p) * g->acs])
-#define B(p) operand(g, g->b[(p) * g->brs + j * g->bcs])
+#define A(p) operand_of(g, dot2, g->a[i * g->ars + (p) * g->acs])
+#define B(p) operand_of(g, dot2, g->b[(p) * g->brs + j * g->bcs])
       if (dot2 && g->bf16)
         for (int p = 0; p < g->k; p += 2)
           s = dot2(s, A(p), B(p), p + 1 < g->k ? A(p + 1) : 0.0f,

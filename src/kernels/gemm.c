@@ -122,13 +122,22 @@ void nerve_pack_b_c(int rows, int cols, const float *x, size_t rs, size_t cs,
   }
 }
 
+/* x's bf16 bits for a pair: nerve_bf16 with a denormal x flushed to a
+** zero of its sign first, as vcvtne2ps2bf16 rounds (the pair
+** instructions flush denormal operands anyway). */
+static uint32_t pair_half(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  if ((u & 0x7f800000u) == 0) u &= 0x80000000u;
+  memcpy(&x, &u, sizeof x);
+  x = nerve_bf16(x);
+  memcpy(&u, &x, sizeof u);
+  return u >> 16;
+}
+
 /* The word of a bf16 pair: lo's bf16 in the low half, hi's in the high. */
 static uint32_t pair_word(float lo, float hi) {
-  uint32_t l, h;
-  lo = nerve_bf16(lo), hi = nerve_bf16(hi);
-  memcpy(&l, &lo, sizeof l);
-  memcpy(&h, &hi, sizeof h);
-  return l >> 16 | (h & 0xffff0000u);
+  return pair_half(lo) | pair_half(hi) << 16;
 }
 
 /* Pair packing works on words; scale is 1 (kernels.h) and bf16 implied. */

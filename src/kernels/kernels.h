@@ -47,8 +47,9 @@ typedef struct nerve_kernels {
   ** a dot product of bf16 pairs, micro-kernels of the same mr x nr whose
   ** kc counts pairs of depth. Their packing (pack2_a, pack2_b: the same
   ** panels, each element a 32-bit word holding the bf16 of depths 2q (low
-  ** half) and 2q + 1 (high half), an odd depth's last high half zero)
-  ** takes scale 1 only. The pair c + a0 b0 + a1 b1 is summed as the
+  ** half) and 2q + 1 (high half), an odd depth's last high half zero,
+  ** each rounded as nerve_bf16 after a denormal is flushed to a zero of
+  ** its sign) takes scale 1 only. The pair c + a0 b0 + a1 b1 is summed as the
   ** instruction sums it (vdpbf16ps: the odd product first, denormal
   ** inputs and results flushed to zero). NULL: no such kernels. */
   const char *bf16;

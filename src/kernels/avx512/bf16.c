@@ -7,9 +7,10 @@
 ** from the same template (ukr.h): each step takes a pair of depths, a
 ** 32-bit word of A broadcast and a row of 32 words of B, so one
 ** instruction does the work of two fused multiply-adds per element, at
-** the same issue rate. Packing rounds to bf16 as nerve_bf16 does (in
-** integer arithmetic: vcvtne2ps2bf16 would flush denormals) and
-** interleaves two depths into each word.
+** the same issue rate. Packing rounds with vcvtne2ps2bf16 (as the pair
+** packing of kernels.h: nerve_bf16 with denormals flushed, which
+** vdpbf16ps would flush anyway) and interleaves two depths into each
+** word.
 */
 #include <string.h>
 
@@ -50,28 +51,14 @@ dot_pair(__m512 a, __m512 b, __m512 c) {
 
 /* ------------------------------------------------------------ packing */
 
-/* x rounded to bf16 as nerve_bf16 does, lane by lane: the bf16 in the
-** high half of each word (the low half is left over). */
-static inline __attribute__((always_inline)) TARGET __m512i
-rounded(__m512 x) {
-  const __m512i one = _mm512_set1_epi32(1);
-  __m512i u = _mm512_castps_si512(x);
-  __m512i r = _mm512_add_epi32(
-      u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff),
-                          _mm512_and_si512(_mm512_srli_epi32(u, 16), one)));
-  __mmask16 nan = _mm512_cmpgt_epu32_mask(
-      _mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
-      _mm512_set1_epi32(0x7f800000));
-  return _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000));
-}
-
 /* Words of pairs whose two depths are two lines of memory, lane by lane:
-** word u = (lo[u], hi[u]). */
+** word u = (lo[u], hi[u]), each rounded by vcvtne2ps2bf16. */
 static inline __attribute__((always_inline)) TARGET __m512i
 across(__m512 lo, __m512 hi) {
-  return _mm512_mask_blend_epi16(0xaaaaaaaau,
-                                 _mm512_srli_epi32(rounded(lo), 16),
-                                 rounded(hi));
+  const __m512i zip = _mm512_set_epi16(
+      31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8, 23, 7, 22,
+      6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  return _mm512_permutexvar_epi16(zip, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
 }
 
 /* The first n (0 .. 32) lanes of two vectors. */
@@ -100,42 +87,74 @@ static TARGET void pack_across(const float *x, size_t ld, int n, int h,
   }
 }
 
-/* Pairs of depth along lines: depth value p of line u is x[u ld + p]. A
-** line's 16 pairs at a time become 16 words (the high halves of 32
-** rounded values), kept in a block of lines x 16 words whose columns are
-** then gathered into steps. Written as pack_across. */
+/* m[j][i] for m[i][j], 16 x 16 words: words, then pairs of them, then
+** 128-bit lanes exchanged (64 shuffles for 256 words). */
+static inline __attribute__((always_inline)) TARGET void
+transpose16(__m512i m[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_epi32(m[i], m[i + 1]);
+    t[i + 1] = _mm512_unpackhi_epi32(m[i], m[i + 1]);
+  }
+  /* lane L of m[4g + c]: column 4L + c, rows 4g .. 4g + 3 */
+  for (int g = 0; g < 16; g += 4) {
+    m[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+    m[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+    m[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+    m[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+  }
+  for (int c = 0; c < 4; c++) {
+    __m512i x0 = _mm512_shuffle_i32x4(m[c], m[4 + c], 0x44);
+    __m512i x1 = _mm512_shuffle_i32x4(m[c], m[4 + c], 0xee);
+    __m512i y0 = _mm512_shuffle_i32x4(m[8 + c], m[12 + c], 0x44);
+    __m512i y1 = _mm512_shuffle_i32x4(m[8 + c], m[12 + c], 0xee);
+    t[c] = _mm512_shuffle_i32x4(x0, y0, 0x88);
+    t[4 + c] = _mm512_shuffle_i32x4(x0, y0, 0xdd);
+    t[8 + c] = _mm512_shuffle_i32x4(x1, y1, 0x88);
+    t[12 + c] = _mm512_shuffle_i32x4(x1, y1, 0xdd);
+  }
+  for (int i = 0; i < 16; i++) m[i] = t[i];
+}
+
+/* Pairs of depth along lines: depth value p of line u is x[u ld + p].
+** Each line's next 256 values are read in one go (the lines are far
+** apart: read a vector at a time, line after line, they miss the cache)
+** and become 128 words of a block of lines; 16 lines of 16 words of it,
+** transposed, are 16 steps of 16 words. Written as pack_across. */
 static TARGET void pack_along(const float *x, size_t ld, int n, int h,
                               int w, int wz, uint32_t *d) {
-  _Alignas(64) uint32_t blk[32 * 16];
-  __m512i odd = _mm512_set_epi16(63, 61, 59, 57, 55, 53, 51, 49, 47, 45,
-                                 43, 41, 39, 37, 35, 33, 31, 29, 27, 25,
-                                 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-  __m512i col = _mm512_set_epi32(240, 224, 208, 192, 176, 160, 144, 128,
-                                 112, 96, 80, 64, 48, 32, 16, 0);
-  __mmask16 s0 = lanes(wz, 0), s1 = lanes(wz, 1);
-  for (int p0 = 0; p0 < n; p0 += 32) {
-    __mmask16 v0 = lanes(n - p0, 0), v1 = lanes(n - p0, 1);
-    for (int u = 0; u < (wz > 16 ? 32 : 16); u++) {
-      __m512i words = _mm512_setzero_si512();
-      if (u < h) {
-        const float *xu = x + (size_t)u * ld + p0;
-        words = _mm512_permutex2var_epi16(
-            rounded(_mm512_maskz_loadu_ps(v0, xu)), odd,
-            rounded(_mm512_maskz_loadu_ps(v1, xu + 16)));
+  enum { SPAN = 256 };
+  _Alignas(64) uint32_t blk[32][SPAN / 2];
+  int lines = wz > 16 ? 32 : 16;
+  for (int p0 = 0; p0 < n; p0 += SPAN) {
+    int vals = n - p0 < SPAN ? n - p0 : SPAN, q = (vals + 1) / 2;
+    for (int u = 0; u < lines; u++) {
+      const float *xu = x + (size_t)u * ld + p0;
+      for (int v = 0; v < vals; v += 32) {
+        /* two lines ahead: the hardware does not follow the jumps */
+        if (u + 2 < h) {
+          _mm_prefetch((const char *)(xu + 2 * ld + v), _MM_HINT_T0);
+          _mm_prefetch((const char *)(xu + 2 * ld + v + 16), _MM_HINT_T0);
+        }
+        __m512i words = _mm512_setzero_si512();
+        if (u < h)
+          words = (__m512i)_mm512_cvtne2ps_pbh(
+              _mm512_maskz_loadu_ps(lanes(vals - v, 1), xu + v + 16),
+              _mm512_maskz_loadu_ps(lanes(vals - v, 0), xu + v));
+        _mm512_store_si512(blk[u] + v / 2, words);
       }
-      _mm512_store_si512(blk + 16 * u, words);
     }
-    int steps = (n - p0 + 1) / 2 < 16 ? (n - p0 + 1) / 2 : 16;
-    for (int s = 0; s < steps; s++, d += w) {
-      __m512i idx = _mm512_add_epi32(col, _mm512_set1_epi32(s));
-      _mm512_mask_storeu_epi32(
-          d, s0, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), s0, idx,
-                                             blk, 4));
-      if (s1)
-        _mm512_mask_storeu_epi32(
-            d + 16, s1,
-            _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), s1, idx,
-                                        blk + 256, 4));
+    for (int s0 = 0; s0 < q; s0 += 16, d += 16 * (size_t)w) {
+      int steps = q - s0 < 16 ? q - s0 : 16;
+      for (int u0 = 0; u0 < wz; u0 += 16) {
+        __mmask16 store = lanes(wz, u0 / 16);
+        __m512i m[16];
+        for (int i = 0; i < 16; i++)
+          m[i] = _mm512_load_si512(blk[u0 + i] + s0);
+        transpose16(m);
+        for (int s = 0; s < steps; s++)
+          _mm512_mask_storeu_epi32(d + (size_t)s * w + u0, store, m[s]);
+      }
     }
   }
 }
