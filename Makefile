@@ -144,10 +144,18 @@ test: deps
 	@$(MAKE) --no-print-directory all $(CTESTS) $(HOST) $(OOM) $(EXAMPLES)
 	@$(MAKE) --no-print-directory ctest hosttest hostexample fuzzreplay spec lint
 
-# luacheck on the Lua layer, the specs and the examples (.luacheckrc).
+# luacheck on the Lua layer, the specs and the examples (.luacheckrc);
+# docs/api.md's tables must be those of lua/nerve/reference.lua.
 lint:
-	@luacheck -q --no-color lua spec examples bench
+	@luacheck -q --no-color lua spec examples bench tools/gen_api.lua
+	@$(LUA) tools/gen_api.lua check docs/api.md
 	@tools/check_env.sh lua/nerve/*.lua
+
+# docs/api.md's reference tables from lua/nerve/reference.lua (nerve.help's
+# entries): run after editing them.
+.PHONY: api
+api:
+	$(LUA) tools/gen_api.lua write docs/api.md
 
 # The host examples, short: their output is shown, not checked for times.
 hostexample: $(EXAMPLES)

@@ -24,6 +24,7 @@ local mtype = math.type
 local pack, unpack, format = string.pack, string.unpack, string.format
 local concat, sort = table.concat, table.sort
 local io_open = io.open
+local registry = require "nerve.classes"
 local _ENV = nil
 
 local M = {}
@@ -206,6 +207,8 @@ end
 
 local Checkpoint = {}
 Checkpoint.__index = Checkpoint
+Checkpoint.__name = "nerve.Checkpoint"
+registry[Checkpoint.__name] = Checkpoint
 
 --- nerve.checkpoint.parse(bytes): a checkpoint from bytes, or nil, message.
 function M.parse(s)

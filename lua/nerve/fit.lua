@@ -35,6 +35,7 @@ local checkpoint_mod = require "nerve.checkpoint"
 local options = require "nerve.options"
 local describe, is_callable = options.describe, options.is_callable
 local plural = options.plural
+local registry = require "nerve.classes"
 local _ENV = nil
 
 local BUILTIN = { mse = true, cross_entropy = true, bce = true }
@@ -340,6 +341,7 @@ end
 
 -- The report prints as a summary rather than as a table's address.
 local Report = { __name = "nerve.FitReport" }
+registry[Report.__name] = Report
 
 local function number(v)
   if type(v) ~= "number" then return tostring(v) end

@@ -1,173 +1,239 @@
---- nerve.help: docstrings reachable from the REPL.
+--- nerve.help: the reference at the REPL.
 --
 --   nerve.help()               the index: every documented name, one line each
 --   nerve.help(nerve.fit)      one entry, by function ...
 --   nerve.help("fit")          ... or by name ("nerve.fit", "net:forward")
---   nerve.help(net)            the methods of an object's type
+--   nerve.help(net)            the methods and fields of an object's type
+--   nerve.help(nerve.data)     the entries of a namespace
 --
--- The entries are kept here, beside the API they describe (docs/api.md is
--- the reference; these are its short forms). Results are strings: the REPL
--- shows them, scripts print them if they want.
+-- The entries live in lua/nerve/reference.lua, which docs/api.md's tables
+-- are generated from (tools/gen_api.lua), so the two say the same. Results
+-- are strings: the REPL shows them, scripts print them if they want.
 local type, pairs, ipairs, tostring, getmetatable, sort, concat, format =
   type, pairs, ipairs, tostring, getmetatable, table.sort, table.concat,
   string.format
 local require = require
 local _ENV = nil
 
--- name = { "signature", "what it does" }; names are the ones a user types.
-local DOCS = {
-  -- matrices
-  ["nerve.matrix"] = { "nerve.matrix(rows, cols [, fill]) | nerve.matrix{ {1,2}, {3,4} }",
-    "A float32 matrix, zero or fill; from a table of rows (a flat table is one row)." },
-  ["m:shape"] = { "m:shape() -> rows, cols", "The matrix's size (#m is rows)." },
-  ["m:get"] = { "m:get(i, j)", "One element, 1-based, bounds-checked." },
-  ["m:set"] = { "m:set(i, j, v)", "Sets one element." },
-  ["m:totable"] = { "m:totable()", "A table of rows of numbers." },
-  ["m:copy"] = { "m:copy()", "A new matrix with its own storage." },
-  ["m:fill"] = { "m:fill(v)", "Sets every element; returns m." },
-  -- layers and networks
-  ["nerve.linear"] = { "nerve.linear(n_in, n_out [, {init = 'xavier'|'he'|'uniform'|fn}])",
-    "A fully connected layer a = o W + b; W is n_in x n_out, biases start at zero." },
-  ["nerve.sigmoid"] = { "nerve.sigmoid()", "Activation 1 / (1 + e^-a)." },
-  ["nerve.tanh"] = { "nerve.tanh()", "Activation tanh(a)." },
-  ["nerve.relu"] = { "nerve.relu()", "Activation max(0, a)." },
-  ["nerve.leaky_relu"] = { "nerve.leaky_relu([alpha = 0.01])", "Activation a, or alpha a below 0." },
-  ["nerve.softmax"] = { "nerve.softmax()", "Softmax over each row." },
-  ["nerve.identity"] = { "nerve.identity()", "Passes values through." },
-  ["nerve.sequential"] = { "nerve.sequential{ layer, ... }", "A network of the layers in order; net:add(layer) appends." },
-  ["nerve.mlp"] = { "nerve.mlp{ 2, 4, 1, hidden = 'sigmoid', output = 'sigmoid' }",
-    "Linear layers of those widths, each followed by an activation ('linear': none)." },
-  ["net:forward"] = { "net:forward(x) -> yhat", "Output B x n_out for the batch x (a network buffer: :copy() to keep it)." },
-  ["net:predict"] = { "net:predict(x) -> yhat", "The output in evaluation mode (dropout off, mode kept), as a new matrix of its own (forward's is the network's buffer)." },
-  ["net:backward"] = { "net:backward(x, grad_output [, want_dx]) -> dE/dx", "Adds the batch's parameter gradients for the last forward(x); want_dx = false skips dE/dx (returns nothing)." },
-  ["net:zero_grad"] = { "net:zero_grad()", "Sets the accumulated gradients to zero." },
-  ["net:update"] = { "net:update(lr)", "Plain gradient descent: p = p - lr grad(p)." },
-  ["net:add"] = { "net:add(layer) -> net", "Appends a layer." },
-  ["net:layer"] = { "net:layer(i)", "The i-th layer (#net layers); linear layers have weight, bias, grad_weight, grad_bias." },
-  ["net:parameters"] = { "net:parameters()", "{W1, b1, W2, b2, ...}: matrices sharing storage with the network." },
-  ["net:num_parameters"] = { "net:num_parameters()", "The count of trainable numbers." },
-  ["net:clone"] = { "net:clone()", "A deep copy (the precision too)." },
-  ["net:precision"] = { "net:precision([p]) -> p | net", "The matrix products' arithmetic, fp32 (default) or bf16: operands rounded to bfloat16, products summed in float32; weights, gradients and the rest stay float32." },
-  ["net:summary"] = { "net:summary()", "A table of layers, output shapes and parameter counts (like Keras)." },
-  ["net:save"] = { "net:save(path) -> true | nil, message", "Writes the model file atomically." },
-  ["net:serialize"] = { "net:serialize() -> bytes", "The model file's bytes as a string." },
-  ["nerve.load"] = { "nerve.load(path) -> net | nil, message", "Reads a model file." },
-  ["nerve.deserialize"] = { "nerve.deserialize(bytes) -> net | nil, message", "A network from model bytes (hot reload from memory)." },
-  -- losses and optimizers
-  ["nerve.mse"] = { "nerve.mse()", "E = 1/(2B) sum (yhat - y)^2; loss:forward(yhat, y), loss:backward(yhat, y)." },
-  ["nerve.cross_entropy"] = { "nerve.cross_entropy()", "On logits; targets one-hot or class indices 1..C." },
-  ["nerve.bce"] = { "nerve.bce()", "Binary cross-entropy on probabilities in (0, 1)." },
-  ["nerve.sgd"] = { "nerve.sgd(net, {lr = 0.1, momentum = 0, nesterov = false, weight_decay = 0})",
-    "Stochastic gradient descent; opt:step() applies the accumulated gradients. "
-    .. "opt.net is the network it steps (fit refuses it for another)." },
-  ["nerve.adam"] = { "nerve.adam(net, {lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weight_decay = 0})",
-    "Bias-corrected Adam; opt.net is the network it steps (fit refuses it for another)." },
-  -- training
-  ["nerve.fit"] = { "nerve.fit(net, x, y, opts) -> report",
-    "Mini-batch training. opts: loss, optimizer, batch (32), epochs (1000), shuffle, seed, stop, "
-    .. "validation = {x, y}, on_epoch, progress (a bar on a terminal), yield (inside a coroutine). "
-    .. "report: epochs, loss, history, val_loss, val_history, stopped, seconds, best_epoch, "
-    .. "restored (true when early's restore or restore_on_diverge put back earlier weights; "
-    .. "val_loss is then theirs); tostring(report) summarises it." },
-  ["nerve.trainer"] = { "nerve.trainer(net, x, y, opts) -> t",
-    "fit a few batches at a time, for game loops: t:step(n) -> done; t:run_for(seconds); "
-    .. "fields epoch, loss, batches, done, report." },
-  ["nerve.stop.loss_below"] = { "nerve.stop.loss_below(eps)", "Stops when the epoch's loss is below eps." },
-  ["nerve.stop.epochs"] = { "nerve.stop.epochs(n)", "Stops after n epochs." },
-  ["nerve.stop.plateau"] = { "nerve.stop.plateau{patience = k, min_delta = d}", "Stops when the loss stopped improving." },
-  ["nerve.stop.early"] = { "nerve.stop.early{patience = k, restore = true}", "Stops when the validation loss stopped improving; restore puts back the best epoch's weights (report.best_epoch, report.restored)." },
-  ["nerve.stop.grad_norm_below"] = { "nerve.stop.grad_norm_below(eps)", "Stops when the gradient norm is below eps." },
-  ["nerve.stop.seconds"] = { "nerve.stop.seconds(t)", "Stops after t seconds." },
-  ["nerve.stop.any"] = { "nerve.stop.any{ c1, c2, ... }", "Stops when one criterion fires (reports its name)." },
-  ["nerve.stop.all"] = { "nerve.stop.all{ c1, c2, ... }", "Stops when all fire." },
-  ["nerve.accuracy"] = { "nerve.accuracy(net, x, y)", "Fraction of rows whose largest output is the class in y." },
-  ["nerve.gradcheck"] = { "nerve.gradcheck(net, loss, x, y [, eps])", "Largest relative difference of backprop and numeric gradients." },
-  -- plots
-  ["nerve.plot.terminal"] = { "nerve.plot.terminal(report [, {width, height, log}])", "A braille chart of the loss curves, as a string." },
-  ["nerve.plot.sparkline"] = { "nerve.plot.sparkline(report | numbers [, width])", "A one-line chart." },
-  ["nerve.plot.loss"] = { "nerve.plot.loss(report, path [, {width, height, title, log}])",
-    "Writes an SVG of the training and validation loss; true or nil, message." },
-  -- engine
-  ["nerve.seed"] = { "nerve.seed(n)", "Seeds this state's generator (initialisation, shuffling)." },
-  ["nerve.isa"] = { "nerve.isa()", "The SIMD path in use: avx512, avx2, neon or scalar." },
-  ["nerve.precisions"] = { "nerve.precisions() -> {fp32 = how, bf16 = how}", "How each precision runs on this CPU: fp32 on the SIMD path, bf16 amx, avx512_bf16 or emulated." },
-  ["nerve.set_isa"] = { "nerve.set_isa(name)", "Forces a SIMD path (NERVE_ISA does the same at load); an unsupported one is an error naming the paths this CPU runs." },
-  ["nerve.threads"] = { "nerve.threads([n])", "Gets or sets the worker threads for large batches." },
-  ["nerve.help"] = { "nerve.help([fn | name | object])", "This help: the index, one entry, or an object's methods." },
+local M = {}
+
+-- The method prefix of each type, by its metatable's __name.
+local PREFIX = {
+  ["nerve.Matrix"] = "m", ["nerve.Net"] = "net", ["nerve.Layer"] = "layer",
+  ["nerve.Optimizer"] = "opt", ["nerve.Loss"] = "loss",
+  ["nerve.Trainer"] = "t", ["nerve.Schedule"] = "s", ["nerve.stop"] = "c",
+  ["nerve.Checkpoint"] = "ck", ["nerve.Confusion"] = "conf",
+  ["nerve.FitReport"] = "report",
 }
+M.prefix = PREFIX
 
-local M = { docs = DOCS }
+local docs -- key -> entry, built on first use
 
-local function entry(name)
-  local d = DOCS[name]
-  return d[1] .. "\n  " .. d[2]
+local function load_docs()
+  if docs then return end
+  docs = {}
+  for _, sec in ipairs(require "nerve.reference") do
+    for _, e in ipairs(sec) do docs[e[1]] = e end
+  end
 end
 
--- The documented name of a value: nerve.X, nerve.stop.X, nerve.plot.X,
--- or a method of a network or a matrix.
-local function name_of(v)
-  local nerve = require "nerve"
-  for _, space in ipairs{ { "nerve.", nerve }, { "nerve.stop.", nerve.stop },
-      { "nerve.plot.", nerve.plot } } do
-    for k, f in pairs(space[2]) do
-      if f == v and DOCS[space[1] .. k] then return space[1] .. k end
+local function plain(s) return (s:gsub("`", "")) end
+
+local function entry(key)
+  local e = docs[key]
+  return plain(e[2]) .. "\n  " .. plain(e[3])
+end
+
+-- The first sentence or clause of text: up to the first ". " or "; "
+-- outside parentheses, brackets and `code`, else all of it (never a cut
+-- inside a parenthesis).
+local function summary(text)
+  local depth, code = 0, false
+  for i = 1, #text do
+    local ch = text:sub(i, i)
+    if ch == "`" then code = not code
+    elseif not code then
+      if ch == "(" or ch == "[" or ch == "{" then depth = depth + 1
+      elseif ch == ")" or ch == "]" or ch == "}" then depth = depth - 1
+      elseif depth == 0 and (ch == "." or ch == ";")
+          and text:sub(i + 1, i + 1) == " " then
+        return text:sub(1, i - 1)
+      end
     end
   end
-  local core = nerve.core
-  for _, pair in ipairs{ { "net:", getmetatable(core.net()).__index },
-      { "m:", getmetatable(core.matrix(1, 1)).__index } } do
-    if type(pair[2]) == "table" then
-      for k, f in pairs(pair[2]) do
-        if f == v and DOCS[pair[1] .. k] then return pair[1] .. k end
+  return (text:gsub("%.$", ""))
+end
+M.summary = summary
+
+-- Every section's entries in order, then the index.
+local function index()
+  local nerve = require "nerve"
+  local out = { "nerve " .. nerve.version
+    .. ": nerve.help(name or function or object) for one entry or a type" }
+  for _, sec in ipairs(require "nerve.reference") do
+    if sec.fields then
+      local names = {}
+      for _, e in ipairs(sec) do names[#names + 1] = e[1] end
+      out[#out + 1] = format("  %-26s %s", sec.title, concat(names, ", "))
+    else
+      out[#out + 1] = sec.title
+      for _, e in ipairs(sec) do
+        out[#out + 1] = format("  %-26s %s", e[1], plain(summary(e[3])))
       end
+    end
+  end
+  return concat(out, "\n")
+end
+
+-- Entries of a type (prefix "net": net:forward, net.x, tostring(net), #net,
+-- net(...)) or of a namespace (prefix "nerve.data."), in reference order.
+local function group(prefix, namespace)
+  local out = {}
+  for _, sec in ipairs(require "nerve.reference") do
+    for _, e in ipairs(sec) do
+      local k = e[1]
+      local hit
+      if namespace then hit = k:sub(1, #prefix) == prefix
+      else
+        hit = k:sub(1, #prefix + 1) == prefix .. ":"
+          or k:sub(1, #prefix + 1) == prefix .. "."
+          or k == "tostring(" .. prefix .. ")" or k == "#" .. prefix
+          or k == prefix .. "(...)"
+      end
+      if hit then out[#out + 1] = entry(k) end
+    end
+  end
+  return concat(out, "\n")
+end
+
+-- One entry, and the sections attached to it (nerve.fit: its options,
+-- state and report).
+local function full(key)
+  local out = { entry(key) }
+  for _, sec in ipairs(require "nerve.reference") do
+    if sec.attach == key then
+      out[#out + 1] = sec.title .. ":"
+      for _, e in ipairs(sec) do
+        out[#out + 1] = "  " .. plain(e[2]) .. ": " .. plain(e[3])
+      end
+    end
+  end
+  return concat(out, "\n")
+end
+
+-- The metatables of every type by prefix: userdata from the core (made
+-- without drawing from the generator), Lua objects from their modules.
+local function types()
+  local nerve = require "nerve"
+  local core = nerve.core
+  local net = core.net()
+  local list = {
+    m = getmetatable(core.matrix(1, 1)), net = getmetatable(net),
+    layer = getmetatable(core.activation("identity")),
+    opt = getmetatable(core.sgd(net, 0.1, 0, false, 0)),
+  }
+  for name, mt in pairs(require "nerve.classes") do
+    if PREFIX[name] then list[PREFIX[name]] = mt end
+  end
+  return list
+end
+
+-- The methods of a metatable: its __index table, or the `methods` table of
+-- one whose __index is a function (layers, optimizers).
+local function methods(mt)
+  if type(mt.__index) == "table" then return mt.__index end
+  return type(mt.methods) == "table" and mt.methods or {}
+end
+M.methods = methods
+
+local METAMETHOD = { __tostring = "tostring(%s)", __len = "#%s", __call = "%s(...)" }
+M.metamethod = METAMETHOD
+
+-- The documented name of value v: a function of nerve or of one of its
+-- namespaces (not nerve.core), a method or metamethod of a type, or a
+-- namespace table.
+local function name_of(v)
+  local nerve = require "nerve"
+  if v == nerve then return nil end
+  local found, seen = nil, {}
+  local function walk(prefix, t)
+    seen[t] = true
+    local keys = {}
+    for k in pairs(t) do
+      if type(k) == "string" then keys[#keys + 1] = k end
+    end
+    sort(keys)
+    for _, k in ipairs(keys) do
+      local x = t[k]
+      if found then return end
+      -- a namespace table counts as found even without an entry of its own
+      if x == v and (docs[prefix .. k] or type(x) == "table") then
+        found = prefix .. k
+        return
+      end
+      if type(x) == "table" and not seen[x] and x ~= nerve.core then
+        walk(prefix .. k .. ".", x)
+      end
+    end
+  end
+  walk("nerve.", nerve)
+  if found or type(v) ~= "function" then return found end
+  for prefix, mt in pairs(types()) do
+    for k, f in pairs(methods(mt)) do
+      if f == v and docs[prefix .. ":" .. k] then return prefix .. ":" .. k end
+    end
+    for meta, pattern in pairs(METAMETHOD) do
+      local key = format(pattern, prefix)
+      if mt[meta] == v and docs[key] then return key end
     end
   end
   return nil
 end
 
-local function index()
-  local names = {}
-  for k in pairs(DOCS) do names[#names + 1] = k end
-  sort(names)
-  local out = { "nerve " .. require("nerve").version
-    .. ": nerve.help(name or function) for one entry" }
-  for _, k in ipairs(names) do
-    local text = DOCS[k][2]
-    out[#out + 1] = format("  %-26s %s", k,
-      text:match("^(.-)[.;:]%s") or text:gsub("%.$", ""))
-  end
-  return concat(out, "\n")
+-- A key for a name as typed: exact, then with "nerve.", then a key that
+-- ends in ".name" or ":name", nerve's own functions first, then network
+-- and matrix methods, then the rest in sorted order.
+local function rank(k)
+  if k:sub(1, 6) == "nerve." then return 1 end
+  if k:sub(1, 4) == "net:" then return 2 end
+  if k:sub(1, 2) == "m:" then return 3 end
+  return 4
 end
 
--- Entries whose names start with prefix.
-local function group(prefix)
-  local names = {}
-  for k in pairs(DOCS) do
-    if k:sub(1, #prefix) == prefix then names[#names + 1] = k end
+local function lookup(s)
+  if docs[s] then return s end
+  if docs["nerve." .. s] then return "nerve." .. s end
+  local keys = {}
+  for k in pairs(docs) do
+    if k:sub(-#s - 1) == "." .. s or k:sub(-#s - 1) == ":" .. s then
+      keys[#keys + 1] = k
+    end
   end
-  sort(names)
-  local out = {}
-  for _, k in ipairs(names) do out[#out + 1] = entry(k) end
-  return concat(out, "\n")
+  sort(keys, function(a, b)
+    if rank(a) ~= rank(b) then return rank(a) < rank(b) end
+    return a < b
+  end)
+  return keys[1]
 end
 
 --- nerve.help([what]): see the top of this file.
 function M.help(what)
-  if what == nil then return index() end
+  load_docs()
+  if what == nil or what == require "nerve" then return index() end
   local t = type(what)
   if t == "string" then
-    local key = what
-    if DOCS[key] then return entry(key) end
-    for _, p in ipairs{ "nerve.", "nerve.stop.", "nerve.plot.", "net:", "m:" } do
-      if DOCS[p .. key] then return entry(p .. key) end
-    end
+    local key = lookup(what)
+    if key then return full(key) end
     return "nerve.help: nothing documented as '" .. what .. "' (nerve.help() lists all)"
   end
   local name = name_of(what)
-  if name then return entry(name) end
-  local core = require("nerve").core
-  if core.is_net(what) then return group("net:") end
-  if core.is_matrix(what) then return group("m:") end
+  if name and t == "table" and not docs[name] then
+    return group(name .. ".", true)
+  end
+  if name then return full(name) end
+  local mt = getmetatable(what)
+  local prefix = type(mt) == "table" and PREFIX[mt.__name]
+  if prefix then return group(prefix) end
   return "nerve.help: no entry for this " .. t .. " (" .. tostring(what)
     .. "); nerve.help() lists all"
 end

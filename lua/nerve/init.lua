@@ -7,6 +7,7 @@ local type, error, pairs, ipairs, tostring, setmetatable, math_type =
 local pcall, tointeger = pcall, math.tointeger
 local concat, sort = table.concat, table.sort
 local require = require
+local registry = require "nerve.classes"
 local _ENV = nil
 
 local nerve = {
@@ -214,6 +215,8 @@ end
 
 local Loss = {}
 Loss.__index = Loss
+Loss.__name = "nerve.Loss"
+registry[Loss.__name] = Loss
 
 -- Targets as the core wants them: a Lua array of class indices becomes an
 -- N x 1 matrix, a table of rows a matrix.

@@ -19,6 +19,7 @@ local type, error, tostring, getmetatable, setmetatable =
 local format, concat = string.format, table.concat
 local max, mtype = math.max, math.type
 local plural = require("nerve.options").plural
+local registry = require "nerve.classes"
 local _ENV = nil
 
 local M = {}
@@ -105,6 +106,7 @@ end
 local Confusion = {}
 Confusion.__index = Confusion
 Confusion.__name = "nerve.Confusion"
+registry[Confusion.__name] = Confusion
 
 --- confusion.counts[t][p]: rows of true class t predicted as p.
 --- confusion.classes, confusion.total.

@@ -19,12 +19,15 @@ local type, error, pairs, tostring, setmetatable, getmetatable =
   type, error, pairs, tostring, setmetatable, getmetatable
 local floor, cos, pi, mtype = math.floor, math.cos, math.pi, math.type
 local format, concat, sort = string.format, table.concat, table.sort
+local registry = require "nerve.classes"
 local _ENV = nil
 
 local M = {}
 
 local Schedule = {}
 Schedule.__index = Schedule
+Schedule.__name = "nerve.Schedule"
+registry[Schedule.__name] = Schedule
 
 local function check(fn, opts, allowed, required)
   if type(opts) ~= "table" then

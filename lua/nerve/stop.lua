@@ -22,6 +22,7 @@ local format, concat, sort = string.format, table.concat, table.sort
 local mtype, huge = math.type, math.huge
 local option_checks = require "nerve.options"
 local describe, is_callable = option_checks.describe, option_checks.is_callable
+local registry = require "nerve.classes"
 local _ENV = nil
 
 local M = {}
@@ -29,6 +30,7 @@ local M = {}
 local Criterion = {}
 Criterion.__index = Criterion
 Criterion.__name = "nerve.stop"
+registry[Criterion.__name] = Criterion
 
 function Criterion.__call(self, state)
   local fired, reason = self:check(state)

@@ -18,10 +18,13 @@ local co_create, co_resume, co_status = coroutine.create, coroutine.resume,
 local mtype = math.type
 local require = require
 local core = require "nerve.core"
+local registry = require "nerve.classes"
 local _ENV = nil
 
 local Trainer = {}
 Trainer.__index = Trainer
+Trainer.__name = "nerve.Trainer"
+registry[Trainer.__name] = Trainer
 
 --- Runs up to n batches (default 1). Returns done (true once training has
 -- ended: epochs run out or a stop criterion fired) and the trainer.

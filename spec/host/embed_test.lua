@@ -24,6 +24,13 @@ function M.test_the_lua_layer_is_compiled_into_the_library()
   lu.assertNil(rawget(_G, "nerve"))
 end
 
+function M.test_help_and_its_reference_come_from_the_library()
+  lu.assertIsFunction(package.preload["nerve.reference"])
+  lu.assertStrContains(nerve.help(nerve.data.csv), "nerve.data.csv(path")
+  lu.assertStrContains(nerve.help(nerve.mlp{ 2, 1 }), "net:predict")
+  lu.assertEquals(debug.getinfo(nerve.help, "S").source, "@nerve/help.lua")
+end
+
 function M.test_xor_trains_inside_the_host()
   nerve.seed(3)
   local x = nerve.matrix{ {0, 0}, {0, 1}, {1, 0}, {1, 1} }
