@@ -179,22 +179,31 @@ INL void panel_a_rows(int h, int cols, int w, const float *x, size_t rs,
 }
 
 /* Every panel where a column of op(A) is contiguous (weight gradient: A =
-** X^T), step by step of p, so that each row of X is read once, start to
-** end: h floats per panel and step, copied. */
+** X^T): h floats per panel and step, copied, 8 steps of p at a time
+** across all panels, so that each row of X is read start to end and each
+** panel written 8 steps long. Step by step, a panel's cache line is
+** filled over several steps (mr floats each) while the other panels'
+** stores, kc mr floats apart (a multiple of 4 KB at kc 256 or 512), fall
+** in its L1 set and evict it first (AVX-512 on Zen 4, 1024 x 1024 x
+** 256: packing A 5.8% of the time step by step, 2.8% so). */
 INL void panels_a_cols(int rows, int cols, int w, const float *x, size_t cs,
                        float *dst, const xform *t) {
   size_t pstride = (size_t)cols * w; /* one panel */
-  for (int p = 0; p < cols; p++) {
-    const float *xp = x + (size_t)p * cs;
-    float *d = dst + (size_t)p * w;
-    for (int i = 0; i < rows; i += w, d += pstride) {
-      int h = rows - i < w ? rows - i : w, u = 0;
-      for (; u + 8 <= h; u += 8)
-        _mm256_storeu_ps(d + u, apply(t, _mm256_loadu_ps(xp + i + u)));
-      if (u < h) {
-        __m256i m = nerve_mask8((size_t)(h - u));
-        nerve_store8(d + u, apply(t, _mm256_maskload_ps(xp + i + u, m)),
-                     (size_t)(h - u));
+  for (int p0 = 0; p0 < cols; p0 += 8) {
+    int p1 = cols - p0 < 8 ? cols : p0 + 8;
+    for (int i = 0; i < rows; i += w) {
+      int h = rows - i < w ? rows - i : w;
+      for (int p = p0; p < p1; p++) {
+        const float *xp = x + (size_t)p * cs + i;
+        float *d = dst + (size_t)(i / w) * pstride + (size_t)p * w;
+        int u = 0;
+        for (; u + 8 <= h; u += 8)
+          _mm256_storeu_ps(d + u, apply(t, _mm256_loadu_ps(xp + u)));
+        if (u < h) {
+          __m256i m = nerve_mask8((size_t)(h - u));
+          nerve_store8(d + u, apply(t, _mm256_maskload_ps(xp + u, m)),
+                       (size_t)(h - u));
+        }
       }
     }
   }
