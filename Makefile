@@ -24,19 +24,24 @@ WARN    = -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
 OPT     ?= -O2 -g
 # -MMD -MP: each object's header dependencies, in a .d file beside it
 CFLAGS_ALL = -std=c11 $(OPT) -fPIC -fvisibility=hidden $(WARN) \
-          -D_POSIX_C_SOURCE=200809L -DNERVE_BUILD -Isrc -I$(LUA_INC) \
+          -D_POSIX_C_SOURCE=200809L -DNERVE_BUILD -Isrc -Isrc/binding \
+          -I$(LUA_INC) \
           -MMD -MP $(SAN) $(CFLAGS)
 LDLIBS  = -lm -lpthread -lz
 
 ENGINE_SRC  = $(wildcard src/nerve/*.c) $(wildcard src/kernels/*.c) \
               $(wildcard src/kernels/*/*.c)
-BINDING_SRC = $(wildcard src/l*.c)
+# The binding (nerve.core), one file per Lua type (src/binding/lnerve.h);
+# the host API beside it goes into libnerve.a only.
+HOST_SRC    = src/binding/nerve_lua.c
+BINDING_SRC = $(filter-out $(HOST_SRC),$(wildcard src/binding/*.c))
 ENGINE_OBJ  = $(ENGINE_SRC:src/%.c=$(BUILD)/obj/%.o)
 BINDING_OBJ = $(BINDING_SRC:src/%.c=$(BUILD)/obj/%.o)
 # The host API and the Lua layer compiled in (nerve_lua.h); the list of
 # lua/nerve/*.lua is read at build time, so new modules are embedded too.
 LUA_SRC     = $(wildcard lua/nerve/*.lua)
-EMBED_OBJ   = $(BUILD)/obj/nerve_lua.o $(BUILD)/obj/gen/nerve_lua_src.o
+EMBED_OBJ   = $(HOST_SRC:src/%.c=$(BUILD)/obj/%.o) \
+              $(BUILD)/obj/gen/nerve_lua_src.o
 VERSION     = $(shell sed -n 's/^\#define NERVE_VERSION "\(.*\)"/\1/p' src/nerve.h)
 
 CORE    = $(BUILD)/nerve/core.so
@@ -82,7 +87,8 @@ $(BUILD)/gen/lua.list: FORCE
 $(BUILD)/gen/nerve_lua_src.c: tools/embed_lua.lua $(LUA_SRC) $(BUILD)/gen/lua.list
 	$(LUA) tools/embed_lua.lua $@ $(LUA_SRC)
 
-$(BUILD)/obj/gen/nerve_lua_src.o: $(BUILD)/gen/nerve_lua_src.c src/nerve_lua_src.h
+$(BUILD)/obj/gen/nerve_lua_src.o: $(BUILD)/gen/nerve_lua_src.c \
+                                  src/binding/nerve_lua_src.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

@@ -7,7 +7,7 @@ install: $(CORE) $(LIB)
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_CMOD)/nerve/core.so
 	install -m 644 lua/nerve/*.lua $(DESTDIR)$(LUA_LMOD)/nerve/
 	install -m 644 src/nerve.h $(DESTDIR)$(PREFIX)/include/nerve.h
-	install -m 644 src/nerve_lua.h $(DESTDIR)$(PREFIX)/include/nerve_lua.h
+	install -m 644 src/binding/nerve_lua.h $(DESTDIR)$(PREFIX)/include/nerve_lua.h
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libnerve.a
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' nerve.pc.in \

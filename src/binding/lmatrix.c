@@ -12,63 +12,59 @@
 
 #define ALIGN 64
 
+/* Pushes a matrix userdata with extra bytes of storage room and user
+** value 1, holding nothing: kind, storage and owner are set by the
+** caller (a view of nothing, were a finalizer to find it). */
+static lmat *newmatrix(lua_State *L, size_t extra, int kind) {
+  lmat *u = (lmat *)lua_newuserdatauv(L, sizeof(lmat) + extra, 1);
+  u->m.data = NULL;
+  u->m.rows = u->m.cols = u->m.stride = 0;
+  u->kind = kind;
+  u->epoch = 0;
+  u->net = NULL;
+  u->layer = NULL;
+  luaL_setmetatable(L, LN_MATRIX);
+  return u;
+}
+
 /* An owned rows x cols matrix, zero-filled, its storage inside the
 ** userdata (so the collector counts it), 64-byte aligned. */
-lmat *ln_newmat(lua_State *L, int rows, int cols) {
+lmat *ln_newmatrix(lua_State *L, int rows, int cols) {
   size_t n = (size_t)rows * (size_t)cols;
   if (n > ((size_t)-1 - sizeof(lmat) - ALIGN) / sizeof(float))
     luaL_error(L, "nerve.matrix: %d x %d is too large", rows, cols);
-  lmat *u = (lmat *)lua_newuserdatauv(L, sizeof(lmat) + ALIGN + n * sizeof(float), 1);
+  lmat *u = newmatrix(L, ALIGN + n * sizeof(float), LM_OWN);
   uintptr_t p = (uintptr_t)(u + 1);
   p = (p + ALIGN - 1) & ~(uintptr_t)(ALIGN - 1);
   u->m.data = (float *)p;
   u->m.rows = rows;
   u->m.cols = cols;
   u->m.stride = cols;
-  u->kind = LM_OWN;
-  u->epoch = 0;
-  u->net = NULL;
-  u->layer = NULL;
   memset(u->m.data, 0, n * sizeof(float));
-  luaL_setmetatable(L, LN_MATRIX);
   return u;
 }
 
-/* Pushes a view of m whose storage belongs to the value at index owner. */
+/* Pushes a view of m whose storage belongs to the value at index owner:
+** a matrix, a layer (its parameters), or a network (one of its batch
+** buffers, valid while they have not moved since). */
 void ln_pushview(lua_State *L, nerve_mat m, int owner) {
   owner = lua_absindex(L, owner);
-  lmat *u = (lmat *)lua_newuserdatauv(L, sizeof(lmat), 1);
+  lnet *n = (lnet *)luaL_testudata(L, owner, LN_NET);
+  /* read before allocating: a finalizer run by the allocation may move
+  ** the buffers (the view is then stale, as it should be) or close n */
+  size_t epoch = n ? nerve_net_buffer_epoch(n->net) : 0;
+  lmat *u = newmatrix(L, 0, n ? LM_NETBUF : LM_VIEW);
   u->m = m;
-  u->kind = LM_VIEW;
-  u->epoch = 0;
-  u->net = NULL;
+  u->epoch = epoch;
+  u->net = n;
   u->layer = (llayer *)luaL_testudata(L, owner, LN_LAYER);
   lua_pushvalue(L, owner);
   lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, LN_MATRIX);
-}
-
-/* Pushes a view of a batch buffer of the network at index netidx. */
-void ln_pushnetbuf(lua_State *L, nerve_mat m, int netidx) {
-  netidx = lua_absindex(L, netidx);
-  lnet *n = (lnet *)lua_touserdata(L, netidx);
-  /* read before allocating: a finalizer run by the allocation may move
-  ** the buffers (the view is then stale, as it should be) or close n */
-  size_t epoch = nerve_net_buffer_epoch(n->net);
-  lmat *u = (lmat *)lua_newuserdatauv(L, sizeof(lmat), 1);
-  u->m = m;
-  u->kind = LM_NETBUF;
-  u->net = n;
-  u->epoch = epoch;
-  u->layer = NULL;
-  lua_pushvalue(L, netidx);
-  lua_setiuservalue(L, -2, 1);
-  luaL_setmetatable(L, LN_MATRIX);
 }
 
 /* The matrix at arg, or NULL if it is none. A view of a network buffer
 ** that has moved (or a closed network) raises: its memory is gone. */
-nerve_mat *ln_tomat(lua_State *L, int arg) {
+static nerve_mat *tomatrix(lua_State *L, int arg) {
   lmat *u = (lmat *)luaL_testudata(L, arg, LN_MATRIX);
   if (u && u->kind == LM_NETBUF &&
       (u->net->net == NULL || nerve_net_buffer_epoch(u->net->net) != u->epoch))
@@ -80,8 +76,8 @@ nerve_mat *ln_tomat(lua_State *L, int arg) {
   return u ? &u->m : NULL;
 }
 
-nerve_mat *ln_checkmat(lua_State *L, int arg) {
-  nerve_mat *m = ln_tomat(L, arg);
+nerve_mat *ln_checkmatrix(lua_State *L, int arg) {
+  nerve_mat *m = tomatrix(L, arg);
   if (!m) luaL_typeerror(L, arg, LN_MATRIX);
   return m;
 }
@@ -107,7 +103,7 @@ static void fromtable(lua_State *L, int t, const char *fn) {
   if (rows > NERVE_MAX_DIM) luaL_error(L, "%s: too many rows", fn);
   if (lua_rawgeti(L, t, 1) != LUA_TTABLE) {
     lua_pop(L, 1);
-    lmat *u = ln_newmat(L, 1, (int)rows);
+    lmat *u = ln_newmatrix(L, 1, (int)rows);
     readrow(L, t, u, 0, fn);
     return;
   }
@@ -116,7 +112,7 @@ static void fromtable(lua_State *L, int t, const char *fn) {
   if (cols < 1 || cols > NERVE_MAX_DIM)
     luaL_error(L, "%s: row 1 has %I numbers, expected 1..%d", fn, cols,
                NERVE_MAX_DIM);
-  lmat *u = ln_newmat(L, (int)rows, (int)cols);
+  lmat *u = ln_newmatrix(L, (int)rows, (int)cols);
   for (int i = 0; i < (int)rows; i++) {
     if (lua_rawgeti(L, t, i + 1) != LUA_TTABLE)
       luaL_error(L, "%s: row %d is %s, expected a table of numbers", fn, i + 1,
@@ -137,7 +133,7 @@ nerve_mat ln_checkinput(lua_State *L, int arg, const char *fn) {
     fromtable(L, arg, fn);
     lua_replace(L, arg);
   }
-  return *ln_checkmat(L, arg);
+  return *ln_checkmatrix(L, arg);
 }
 
 static int l_matrix(lua_State *L) {
@@ -148,7 +144,7 @@ static int l_matrix(lua_State *L) {
   int rows = (int)ln_checkdim(L, 1, "rows");
   int cols = (int)ln_checkdim(L, 2, "cols");
   float fill = (float)luaL_optnumber(L, 3, 0);
-  lmat *u = ln_newmat(L, rows, cols);
+  lmat *u = ln_newmatrix(L, rows, cols);
   if (fill != 0)
     for (size_t i = 0, n = (size_t)rows * cols; i < n; i++) u->m.data[i] = fill;
   return 1;
@@ -160,14 +156,14 @@ static int l_is_matrix(lua_State *L) {
 }
 
 static int m_shape(lua_State *L) {
-  nerve_mat *m = ln_checkmat(L, 1);
+  nerve_mat *m = ln_checkmatrix(L, 1);
   lua_pushinteger(L, m->rows);
   lua_pushinteger(L, m->cols);
   return 2;
 }
 
 static int m_len(lua_State *L) {
-  lua_pushinteger(L, ln_checkmat(L, 1)->rows);
+  lua_pushinteger(L, ln_checkmatrix(L, 1)->rows);
   return 1;
 }
 
@@ -181,13 +177,13 @@ static float *at(lua_State *L, nerve_mat *m) {
 }
 
 static int m_get(lua_State *L) {
-  nerve_mat *m = ln_checkmat(L, 1);
+  nerve_mat *m = ln_checkmatrix(L, 1);
   lua_pushnumber(L, *at(L, m));
   return 1;
 }
 
 static int m_set(lua_State *L) {
-  nerve_mat *m = ln_checkmat(L, 1);
+  nerve_mat *m = ln_checkmatrix(L, 1);
   float *p = at(L, m);
   *p = (float)luaL_checknumber(L, 4);
   lua_settop(L, 1);
@@ -197,11 +193,11 @@ static int m_set(lua_State *L) {
 /* Functions that allocate while reading a matrix fetch it again after
 ** each allocation: a finalizer run by it may have made a view stale. */
 static int m_totable(lua_State *L) {
-  nerve_mat *m = ln_checkmat(L, 1);
+  nerve_mat *m = ln_checkmatrix(L, 1);
   lua_createtable(L, m->rows, 0);
   for (int i = 0; i < m->rows; i++) {
     lua_createtable(L, m->cols, 0);
-    m = ln_checkmat(L, 1);
+    m = ln_checkmatrix(L, 1);
     const float *r = m->data + (size_t)i * m->stride;
     for (int j = 0; j < m->cols; j++) {
       lua_pushnumber(L, r[j]);
@@ -213,9 +209,9 @@ static int m_totable(lua_State *L) {
 }
 
 static int m_copy(lua_State *L) {
-  nerve_mat m = *ln_checkmat(L, 1);
-  lmat *u = ln_newmat(L, m.rows, m.cols);
-  m = *ln_checkmat(L, 1);
+  nerve_mat m = *ln_checkmatrix(L, 1);
+  lmat *u = ln_newmatrix(L, m.rows, m.cols);
+  m = *ln_checkmatrix(L, 1);
   for (int i = 0; i < m.rows; i++)
     memcpy(u->m.data + (size_t)i * m.cols, m.data + (size_t)i * m.stride,
            (size_t)m.cols * sizeof(float));
@@ -223,7 +219,7 @@ static int m_copy(lua_State *L) {
 }
 
 static int m_fill(lua_State *L) {
-  nerve_mat *m = ln_checkmat(L, 1);
+  nerve_mat *m = ln_checkmatrix(L, 1);
   float v = (float)luaL_checknumber(L, 2);
   for (int i = 0; i < m->rows; i++)
     for (int j = 0; j < m->cols; j++) m->data[(size_t)i * m->stride + j] = v;
@@ -234,7 +230,7 @@ static int m_fill(lua_State *L) {
 /* m:sub(r1, r2 [, c1, c2]): the block of rows r1..r2 and columns c1..c2
 ** (1-based, inclusive) as a view sharing m's storage (Torch7's sub). */
 static int m_sub(lua_State *L) {
-  nerve_mat m = *ln_checkmat(L, 1);
+  nerve_mat m = *ln_checkmatrix(L, 1);
   lua_Integer r1 = luaL_checkinteger(L, 2), r2 = luaL_checkinteger(L, 3);
   lua_Integer c1 = luaL_optinteger(L, 4, 1), c2 = luaL_optinteger(L, 5, m.cols);
   luaL_argcheck(L, r1 >= 1 && r1 <= m.rows, 2, "first row out of range");
@@ -244,13 +240,9 @@ static int m_sub(lua_State *L) {
   lmat *src = (lmat *)lua_touserdata(L, 1);
   nerve_mat v = {m.data + (size_t)(r1 - 1) * m.stride + (c1 - 1),
                  (int)(r2 - r1 + 1), (int)(c2 - c1 + 1), m.stride};
-  if (src->kind == LM_NETBUF) {
-    lua_getiuservalue(L, 1, 1);
-    ln_pushnetbuf(L, v, -1);
-    return 1;
-  }
-  /* A view of a view keeps the original owner alive. */
-  if (src->kind == LM_VIEW) lua_getiuservalue(L, 1, 1);
+  /* A view of a view keeps the original owner alive (a network's buffer
+  ** stays a view of that network's). */
+  if (src->kind != LM_OWN) lua_getiuservalue(L, 1, 1);
   else lua_pushvalue(L, 1);
   ln_pushview(L, v, -1);
   return 1;
@@ -258,7 +250,7 @@ static int m_sub(lua_State *L) {
 
 /* Shape, then up to 6 rows and 8 columns; larger matrices are elided. */
 static int m_tostring(lua_State *L) {
-  nerve_mat *m = ln_checkmat(L, 1);
+  nerve_mat *m = ln_checkmatrix(L, 1);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   lua_pushfstring(L, "nerve.Matrix(%d x %d)", m->rows, m->cols);
@@ -276,7 +268,7 @@ static int m_tostring(lua_State *L) {
         j = m->cols - C / 2;
       }
       char s[32];
-      m = ln_checkmat(L, 1);
+      m = ln_checkmatrix(L, 1);
       snprintf(s, sizeof s, " %10.4g", (double)m->data[(size_t)i * m->stride + j]);
       luaL_addstring(&b, s);
     }
@@ -285,10 +277,10 @@ static int m_tostring(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg meta[] = {
+static const luaL_Reg metameth[] = {
     {"__len", m_len}, {"__tostring", m_tostring}, {NULL, NULL}};
 
-static const luaL_Reg methods[] = {
+static const luaL_Reg meth[] = {
     {"shape", m_shape}, {"get", m_get},   {"set", m_set},
     {"totable", m_totable}, {"copy", m_copy}, {"fill", m_fill},
     {"sub", m_sub},     {NULL, NULL}};
@@ -297,7 +289,7 @@ static const luaL_Reg funcs[] = {
     {"matrix", l_matrix}, {"is_matrix", l_is_matrix}, {NULL, NULL}};
 
 void ln_open_matrix(lua_State *L) {
-  ln_register(L, LN_MATRIX, meta, methods);
+  ln_createmeta(L, LN_MATRIX, metameth, meth);
   lua_pushvalue(L, lua_upvalueindex(1));
   luaL_setfuncs(L, funcs, 1);
 }

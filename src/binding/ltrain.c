@@ -1,6 +1,8 @@
 /*
-** ltrain.c - losses, optimizers and the one-call-per-batch training step
-** that nerve.fit drives.
+** ltrain.c - the training entry points nerve.fit drives: the built-in
+** losses, one mini-batch step, whole epochs in C, the validation loss and
+** accuracy, and the checks of data for NaN and infinity. The networks,
+** optimizers and permutations they take are the other files' types.
 */
 #include <string.h>
 
@@ -28,12 +30,12 @@ static nerve_loss checkloss(lua_State *L, int arg) {
 ** column) or a table of rows; a table is replaced on the stack by the
 ** matrix made from it. */
 static nerve_mat *checktargets(lua_State *L, int arg) {
-  if (lua_type(L, arg) != LUA_TTABLE) return ln_checkmat(L, arg);
+  if (lua_type(L, arg) != LUA_TTABLE) return ln_checkmatrix(L, arg);
   lua_Integer n = luaL_len(L, arg);
   if (n >= 1 && lua_rawgeti(L, arg, 1) != LUA_TTABLE) {
     lua_pop(L, 1);
     if (n > NERVE_MAX_DIM) luaL_argerror(L, arg, "too many targets");
-    lmat *u = ln_newmat(L, (int)n, 1);
+    lmat *u = ln_newmatrix(L, (int)n, 1);
     for (lua_Integer i = 0; i < n; i++) {
       lua_rawgeti(L, arg, i + 1);
       int ok;
@@ -50,7 +52,7 @@ static nerve_mat *checktargets(lua_State *L, int arg) {
   }
   if (n >= 1) lua_pop(L, 1);
   ln_checkinput(L, arg, "nerve.loss");
-  return ln_checkmat(L, arg);
+  return ln_checkmatrix(L, arg);
 }
 
 /* Raises the error of a target check; fn names the caller. */
@@ -84,9 +86,9 @@ static const char *lossfn(nerve_loss k, int backward) {
 ** (also callable as core.loss_forward(name, yhat, y)). */
 static int l_loss_forward(lua_State *L) {
   nerve_loss k = checkloss(L, 1);
-  ln_checkmat(L, 2);
+  ln_checkmatrix(L, 2);
   nerve_mat *y = checktargets(L, 3); /* may allocate: before yhat */
-  nerve_mat *yhat = ln_checkmat(L, 2);
+  nerve_mat *yhat = ln_checkmatrix(L, 2);
   double e;
   nerve_status s = nerve_loss_check(k, yhat, y);
   if (s == NERVE_OK) s = nerve_loss_forward(k, yhat, y, &e);
@@ -97,26 +99,20 @@ static int l_loss_forward(lua_State *L) {
 
 static int l_loss_backward(lua_State *L) {
   nerve_loss k = checkloss(L, 1);
-  ln_checkmat(L, 2);
+  ln_checkmatrix(L, 2);
   nerve_mat *y = checktargets(L, 3); /* may allocate: before yhat */
-  nerve_mat *yhat = ln_checkmat(L, 2);
+  nerve_mat *yhat = ln_checkmatrix(L, 2);
   nerve_status s = nerve_loss_check(k, yhat, y);
   if (s != NERVE_OK) return targeterror(L, lossfn(k, 1), k, s, yhat, y);
-  lmat *g = ln_newmat(L, yhat->rows, yhat->cols);
-  yhat = ln_checkmat(L, 2); /* again: the allocation may run finalizers */
-  y = ln_checkmat(L, 3);
+  lmat *g = ln_newmatrix(L, yhat->rows, yhat->cols);
+  yhat = ln_checkmatrix(L, 2); /* again: the allocation may run finalizers */
+  y = ln_checkmatrix(L, 3);
   s = nerve_loss_backward(k, yhat, y, &g->m);
   if (s != NERVE_OK) return targeterror(L, lossfn(k, 1), k, s, yhat, y);
   return 1;
 }
 
-/* --------------------------------------------------------- optimizers */
-
-static loptim *checkoptim(lua_State *L, int arg) {
-  loptim *o = (loptim *)luaL_checkudata(L, arg, LN_OPTIM);
-  if (o->opt == NULL) luaL_error(L, "nerve.Optimizer: closed");
-  return o;
-}
+/* ---------------------------------------------------------- training */
 
 /* Raises unless the optimizer at arg was made for the network at netarg:
 ** it would step the other network's parameters and train nothing here. */
@@ -127,146 +123,6 @@ static void checkowner(lua_State *L, int arg, int netarg) {
   if (!same)
     luaL_error(L, "nerve.fit: the optimizer belongs to another network");
 }
-
-static float checkrate(lua_State *L, int arg, const char *what) {
-  lua_Number v = luaL_checknumber(L, arg);
-  if (!(v >= 0 && v < 1e30))
-    luaL_argerror(L, arg, lua_pushfstring(L, "%s must be a finite number >= 0",
-                                          what));
-  return (float)v;
-}
-
-static double checkclip(lua_State *L, int arg) {
-  lua_Number v = luaL_checknumber(L, arg);
-  if (!(v >= 0 && v < 1e300))
-    luaL_argerror(L, arg, "clip must be a finite number >= 0");
-  return v;
-}
-
-static loptim *newoptim(lua_State *L, int kind) {
-  loptim *o = (loptim *)lua_newuserdatauv(L, sizeof(loptim), 1);
-  o->opt = NULL;
-  o->kind = kind;
-  luaL_setmetatable(L, LN_OPTIM);
-  lua_pushvalue(L, 1);
-  lua_setiuservalue(L, -2, 1); /* the network, for tostring and safety */
-  return o;
-}
-
-/* core.sgd(net, lr, momentum, nesterov, weight_decay) */
-static int l_sgd(lua_State *L) {
-  ln_ctx(L);
-  lnet *n = ln_checknet(L, 1);
-  nerve_sgd_opts opts;
-  opts.lr = checkrate(L, 2, "lr");
-  opts.momentum = checkrate(L, 3, "momentum");
-  opts.nesterov = lua_toboolean(L, 4);
-  opts.weight_decay = checkrate(L, 5, "weight_decay");
-  loptim *o = newoptim(L, 0);
-  n = ln_checknet(L, 1); /* newoptim may have run finalizers */
-  n->busy = 1;
-  nerve_status s = nerve_sgd_new(n->net, &opts, &o->opt);
-  n->busy = 0;
-  if (s != NERVE_OK) return ln_error(L, "nerve.sgd", s);
-  return 1;
-}
-
-/* core.adam(net, lr, beta1, beta2, eps, weight_decay) */
-static int l_adam(lua_State *L) {
-  ln_ctx(L);
-  lnet *n = ln_checknet(L, 1);
-  nerve_adam_opts opts;
-  opts.lr = checkrate(L, 2, "lr");
-  opts.beta1 = checkrate(L, 3, "beta1");
-  opts.beta2 = checkrate(L, 4, "beta2");
-  opts.eps = checkrate(L, 5, "eps");
-  opts.weight_decay = checkrate(L, 6, "weight_decay");
-  luaL_argcheck(L, opts.beta1 < 1, 3, "beta1 must be < 1");
-  luaL_argcheck(L, opts.beta2 < 1, 4, "beta2 must be < 1");
-  loptim *o = newoptim(L, 1);
-  n = ln_checknet(L, 1);
-  n->busy = 1;
-  nerve_status s = nerve_adam_new(n->net, &opts, &o->opt);
-  n->busy = 0;
-  if (s != NERVE_OK) return ln_error(L, "nerve.adam", s);
-  return 1;
-}
-
-static int l_is_optimizer(lua_State *L) {
-  lua_pushboolean(L, luaL_testudata(L, 1, LN_OPTIM) != NULL);
-  return 1;
-}
-
-static int optim_step(lua_State *L) {
-  ln_ctx(L);
-  loptim *o = checkoptim(L, 1);
-  nerve_status s = nerve_optim_step(o->opt);
-  if (s != NERVE_OK) return ln_error(L, "nerve.step", s);
-  lua_settop(L, 1);
-  return 1;
-}
-
-static int optim_gc(lua_State *L) {
-  loptim *o = (loptim *)luaL_checkudata(L, 1, LN_OPTIM);
-  if (o->opt) {
-    ln_ctx_gc(L);
-    nerve_optim_free(o->opt);
-    o->opt = NULL;
-  }
-  return 0;
-}
-
-static int optim_index(lua_State *L) {
-  loptim *o = checkoptim(L, 1);
-  const char *key = luaL_checkstring(L, 2);
-  if (strcmp(key, "lr") == 0) lua_pushnumber(L, nerve_optim_lr(o->opt));
-  else if (strcmp(key, "steps") == 0)
-    lua_pushinteger(L, nerve_optim_steps(o->opt));
-  else if (strcmp(key, "kind") == 0)
-    lua_pushstring(L, nerve_optim_name(o->opt));
-  else if (strcmp(key, "clip") == 0)
-    lua_pushnumber(L, nerve_optim_clip(o->opt));
-  else if (strcmp(key, "net") == 0) /* whose parameters it steps */
-    lua_getiuservalue(L, 1, 1);
-  else {
-    lua_getmetatable(L, 1);
-    lua_getfield(L, -1, "methods");
-    lua_getfield(L, -1, key);
-  }
-  return 1;
-}
-
-static int optim_newindex(lua_State *L) {
-  loptim *o = checkoptim(L, 1);
-  const char *key = luaL_checkstring(L, 2);
-  if (strcmp(key, "clip") == 0) {
-    nerve_optim_set_clip(o->opt, checkclip(L, 3));
-    return 0;
-  }
-  if (strcmp(key, "lr") != 0)
-    return luaL_error(L, "nerve.Optimizer: field '%s' cannot be set (only lr "
-                         "and clip)", key);
-  if (strcmp(nerve_optim_name(o->opt), "rprop") == 0)
-    return luaL_error(L, "nerve.Optimizer: rprop has no learning rate");
-  nerve_optim_set_lr(o->opt, checkrate(L, 3, "lr"));
-  return 0;
-}
-
-static int optim_tostring(lua_State *L) {
-  loptim *o = checkoptim(L, 1);
-  if (strcmp(nerve_optim_name(o->opt), "rprop") == 0) /* no lr */
-    lua_pushfstring(L, "nerve.rprop(steps=%I)",
-                    (lua_Integer)nerve_optim_steps(o->opt));
-  else {
-    char lr[LN_FLOATBUF];
-    lua_pushfstring(L, "nerve.%s(lr=%s, steps=%I)", nerve_optim_name(o->opt),
-                    ln_float(lr, nerve_optim_lr(o->opt)),
-                    (lua_Integer)nerve_optim_steps(o->opt));
-  }
-  return 1;
-}
-
-/* ---------------------------------------------------------- training */
 
 /* Raises the error of a failed training call. */
 static int fiterror(lua_State *L, nerve_net *net, nerve_loss k,
@@ -295,10 +151,10 @@ static int l_train_batch(lua_State *L) {
   ln_checknet(L, 1);
   nerve_loss k = checkloss(L, 2); /* may run Lua code (__index): first */
   lnet *n = ln_checknet(L, 1);
-  nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
-  lperm *p = lua_isnil(L, 5) ? NULL : (lperm *)luaL_checkudata(L, 5, LN_PERM);
+  nerve_mat *x = ln_checkmatrix(L, 3), *y = ln_checkmatrix(L, 4);
+  lperm *p = lua_isnil(L, 5) ? NULL : ln_checkperm(L, 5);
   lua_Integer first = luaL_checkinteger(L, 6), count = luaL_checkinteger(L, 7);
-  loptim *o = lua_isnoneornil(L, 8) ? NULL : checkoptim(L, 8);
+  loptim *o = lua_isnoneornil(L, 8) ? NULL : ln_checkoptim(L, 8);
   if (o) checkowner(L, 8, 1);
   lua_Integer limit = p ? p->n : x->rows;
   luaL_argcheck(L, first >= 1 && count >= 1 && first - 1 + count <= limit, 7,
@@ -307,7 +163,7 @@ static int l_train_batch(lua_State *L) {
     return luaL_error(L, "nerve.fit: x has %d row%s, targets have %d", x->rows,
                       LN_S(x->rows), y->rows);
   /* optional clip: the optimizer clips inside its step for this call */
-  double clip = lua_isnoneornil(L, 9) ? -1 : checkclip(L, 9);
+  double clip = lua_isnoneornil(L, 9) ? -1 : ln_checkclip(L, 9);
   double old_clip = o && clip >= 0 ? nerve_optim_clip(o->opt) : 0;
   if (o && clip >= 0) nerve_optim_set_clip(o->opt, clip);
   int norm = lua_isnoneornil(L, 10) || lua_toboolean(L, 10);
@@ -351,17 +207,17 @@ static int l_train_epochs(lua_State *L) {
   ln_checknet(L, 1);
   nerve_loss k = checkloss(L, 2); /* may run Lua code (__index): first */
   lnet *n = ln_checknet(L, 1);
-  nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
-  lperm *p = lua_isnil(L, 5) ? NULL : (lperm *)luaL_checkudata(L, 5, LN_PERM);
+  nerve_mat *x = ln_checkmatrix(L, 3), *y = ln_checkmatrix(L, 4);
+  lperm *p = lua_isnil(L, 5) ? NULL : ln_checkperm(L, 5);
   nerve_rng *r = NULL;
-  if (lua_isuserdata(L, 6)) r = &((lrng *)luaL_checkudata(L, 6, LN_RNG))->r;
+  if (lua_isuserdata(L, 6)) r = &ln_checkrng(L, 6)->r;
   else if (lua_toboolean(L, 6)) r = nerve_ctx_rng(c->ctx);
   luaL_argcheck(L, !r || p, 6, "shuffling needs a permutation");
   lua_Integer batch = luaL_checkinteger(L, 7);
   luaL_argcheck(L, batch >= 1 && batch <= NERVE_MAX_DIM, 7, "batch out of range");
-  loptim *o = checkoptim(L, 8);
+  loptim *o = ln_checkoptim(L, 8);
   checkowner(L, 8, 1);
-  double clip = lua_isnoneornil(L, 9) ? -1 : checkclip(L, 9);
+  double clip = lua_isnoneornil(L, 9) ? -1 : ln_checkclip(L, 9);
   lua_Integer first = luaL_checkinteger(L, 10), epochs = luaL_checkinteger(L, 11);
   luaL_argcheck(L, epochs >= 0 && first >= 1 && first <= INT32_MAX - epochs,
                 11, "epochs out of range");
@@ -422,7 +278,7 @@ static int l_eval_loss(lua_State *L) {
   ln_checknet(L, 1);
   nerve_loss k = checkloss(L, 2); /* may run Lua code (__index): first */
   lnet *n = ln_checknet(L, 1);
-  nerve_mat *x = ln_checkmat(L, 3), *y = ln_checkmat(L, 4);
+  nerve_mat *x = ln_checkmatrix(L, 3), *y = ln_checkmatrix(L, 4);
   if (x->rows != y->rows)
     return luaL_error(L, "nerve.fit: validation x has %d row%s, targets %d",
                       x->rows, LN_S(x->rows), y->rows);
@@ -463,7 +319,7 @@ static int argmax(const float *v, int n) {
 static int l_accuracy(lua_State *L) {
   ln_ctx(L);
   lnet *n = ln_checknet(L, 1);
-  nerve_mat *x = ln_checkmat(L, 2), *y = ln_checkmat(L, 3);
+  nerve_mat *x = ln_checkmatrix(L, 2), *y = ln_checkmatrix(L, 3);
   if (x->rows != y->rows)
     return luaL_error(L, "nerve.accuracy: x has %d row%s, targets %d", x->rows,
                       LN_S(x->rows), y->rows);
@@ -499,18 +355,15 @@ static int l_accuracy(lua_State *L) {
 ** hold only finite numbers, as a permutation in row order, and how many
 ** rows were left out; nil, 0 when every row is finite. */
 static int l_finite_rows(lua_State *L) {
-  nerve_mat *x = ln_checkmat(L, 1);
-  nerve_mat *y = lua_isnoneornil(L, 2) ? NULL : ln_checkmat(L, 2);
+  nerve_mat *x = ln_checkmatrix(L, 1);
+  nerve_mat *y = lua_isnoneornil(L, 2) ? NULL : ln_checkmatrix(L, 2);
   if (y && y->rows != x->rows)
     return luaL_error(L, "nerve.fit: x has %d row%s, targets have %d", x->rows,
                       LN_S(x->rows), y->rows);
   int rows = x->rows, bad = 0;
-  lperm *p = (lperm *)lua_newuserdatauv(
-      L, sizeof(lperm) + (size_t)(rows - 1) * sizeof(int32_t), 0);
-  p->n = 0;
-  luaL_setmetatable(L, LN_PERM);
-  x = ln_checkmat(L, 1); /* again: the allocation may run finalizers */
-  if (y) y = ln_checkmat(L, 2);
+  lperm *p = ln_newperm(L, rows);
+  x = ln_checkmatrix(L, 1); /* again: the allocation may run finalizers */
+  if (y) y = ln_checkmatrix(L, 2);
   for (int i = 0; i < rows; i++) {
     nerve_mat xr = {x->data + (size_t)i * x->stride, 1, x->cols, x->cols};
     int ok = !nerve_mat_nonfinite(&xr, NULL, NULL);
@@ -530,24 +383,14 @@ static int l_finite_rows(lua_State *L) {
 /* row, col = core.nonfinite(m): the first NaN or infinity, or nil. */
 static int l_nonfinite(lua_State *L) {
   int r, c;
-  if (!nerve_mat_nonfinite(ln_checkmat(L, 1), &r, &c)) return 0;
+  if (!nerve_mat_nonfinite(ln_checkmatrix(L, 1), &r, &c)) return 0;
   lua_pushinteger(L, r + 1);
   lua_pushinteger(L, c + 1);
   return 2;
 }
 
-static const luaL_Reg optim_meta[] = {{"__gc", optim_gc},
-                                      {"__index", optim_index},
-                                      {"__newindex", optim_newindex},
-                                      {"__tostring", optim_tostring},
-                                      {NULL, NULL}};
-static const luaL_Reg optim_methods[] = {{"step", optim_step}, {NULL, NULL}};
-
 static const luaL_Reg funcs[] = {{"loss_forward", l_loss_forward},
                                  {"loss_backward", l_loss_backward},
-                                 {"sgd", l_sgd},
-                                 {"adam", l_adam},
-                                 {"is_optimizer", l_is_optimizer},
                                  {"train_batch", l_train_batch},
                                  {"train_epochs", l_train_epochs},
                                  {"eval_loss", l_eval_loss},
@@ -557,7 +400,6 @@ static const luaL_Reg funcs[] = {{"loss_forward", l_loss_forward},
                                  {NULL, NULL}};
 
 void ln_open_train(lua_State *L) {
-  ln_register(L, LN_OPTIM, optim_meta, optim_methods);
   lua_pushvalue(L, lua_upvalueindex(1));
   luaL_setfuncs(L, funcs, 1);
 }

@@ -52,7 +52,7 @@ static int fail(lua_State *L, const char *fn, const char *path,
 
 /* A new matrix holding rows x cols floats copied from p. */
 static void pushcopy(lua_State *L, const float *p, int rows, int cols) {
-  lmat *m = ln_newmat(L, rows, cols);
+  lmat *m = ln_newmatrix(L, rows, cols);
   memcpy(m->m.data, p, (size_t)rows * (size_t)cols * sizeof(float));
 }
 
@@ -142,8 +142,8 @@ static int l_mnist(lua_State *L) {
 ** (1-based) of m, taken through the permutation when given, as a new
 ** matrix. */
 static int l_take(lua_State *L) {
-  nerve_mat m = *ln_checkmat(L, 1);
-  lperm *p = lua_isnil(L, 2) ? NULL : (lperm *)luaL_checkudata(L, 2, LN_PERM);
+  nerve_mat m = *ln_checkmatrix(L, 1);
+  lperm *p = lua_isnil(L, 2) ? NULL : ln_checkperm(L, 2);
   lua_Integer first = luaL_checkinteger(L, 3), count = luaL_checkinteger(L, 4);
   lua_Integer n = p ? p->n : m.rows;
   luaL_argcheck(L, first >= 1 && first <= n, 3, "first row out of range");
@@ -152,7 +152,7 @@ static int l_take(lua_State *L) {
   if (p && p->n != m.rows)
     return luaL_error(L, "nerve.data: permutation of %d row%s for a matrix of "
                          "%d", p->n, LN_S(p->n), m.rows);
-  lmat *u = ln_newmat(L, (int)count, m.cols);
+  lmat *u = ln_newmatrix(L, (int)count, m.cols);
   nerve_status s;
   if (p) s = nerve_data_gather(&m, p->idx + first - 1, (int)count, &u->m);
   else {
@@ -169,9 +169,9 @@ static int l_take(lua_State *L) {
 
 /* core.data_stats(x) -> mean, sd (1 x cols each) */
 static int l_stats(lua_State *L) {
-  nerve_mat x = *ln_checkmat(L, 1);
-  lmat *mean = ln_newmat(L, 1, x.cols);
-  lmat *sd = ln_newmat(L, 1, x.cols);
+  nerve_mat x = *ln_checkmatrix(L, 1);
+  lmat *mean = ln_newmatrix(L, 1, x.cols);
+  lmat *sd = ln_newmatrix(L, 1, x.cols);
   if (nerve_data_stats(&x, mean->m.data, sd->m.data) != NERVE_OK)
     return luaL_error(L, "nerve.data.standardize: x holds NaN or infinity");
   return 2;
@@ -179,13 +179,13 @@ static int l_stats(lua_State *L) {
 
 /* core.data_standardize(x, mean, sd) -> a standardized copy of x */
 static int l_standardize(lua_State *L) {
-  nerve_mat x = *ln_checkmat(L, 1);
-  nerve_mat mean = *ln_checkmat(L, 2), sd = *ln_checkmat(L, 3);
+  nerve_mat x = *ln_checkmatrix(L, 1);
+  nerve_mat mean = *ln_checkmatrix(L, 2), sd = *ln_checkmatrix(L, 3);
   if (mean.rows != 1 || sd.rows != 1 || mean.cols != x.cols ||
       sd.cols != x.cols)
     return luaL_error(L, "nerve.data.standardize: stats are for %d column%s, "
                          "x has %d", mean.cols, LN_S(mean.cols), x.cols);
-  lmat *u = ln_newmat(L, x.rows, x.cols);
+  lmat *u = ln_newmatrix(L, x.rows, x.cols);
   for (int i = 0; i < x.rows; i++)
     memcpy(u->m.data + (size_t)i * x.cols, x.data + (size_t)i * x.stride,
            (size_t)x.cols * sizeof(float));
@@ -197,12 +197,12 @@ static int l_standardize(lua_State *L) {
 
 /* core.data_one_hot(y, classes) */
 static int l_one_hot(lua_State *L) {
-  nerve_mat y = *ln_checkmat(L, 1);
+  nerve_mat y = *ln_checkmatrix(L, 1);
   int classes = (int)ln_checkdim(L, 2, "classes");
   if (y.cols != 1)
     return luaL_error(L, "nerve.data.one_hot: y has %d columns, expected 1 "
                          "(class indices)", y.cols);
-  lmat *u = ln_newmat(L, y.rows, classes);
+  lmat *u = ln_newmatrix(L, y.rows, classes);
   int bad = 0;
   if (nerve_data_one_hot(&y, &u->m, &bad) != NERVE_OK)
     return luaL_error(L, "nerve.data.one_hot: row %d holds %f, expected a "
@@ -213,7 +213,7 @@ static int l_one_hot(lua_State *L) {
 
 /* core.data_shift(x, width, height, dx, dy) -> the moved images */
 static int l_shift(lua_State *L) {
-  nerve_mat x = *ln_checkmat(L, 1);
+  nerve_mat x = *ln_checkmatrix(L, 1);
   lua_Integer w = luaL_checkinteger(L, 2), h = luaL_checkinteger(L, 3);
   lua_Integer dx = luaL_checkinteger(L, 4), dy = luaL_checkinteger(L, 5);
   if (w < 1 || h < 1 || w > x.cols || h > x.cols || w * h != x.cols)
@@ -222,7 +222,7 @@ static int l_shift(lua_State *L) {
   if (dx <= -w || dx >= w || dy <= -h || dy >= h)
     return luaL_error(L, "nerve.data.shift: a shift of (%I, %I) moves a %I x "
                          "%I image out of sight", dx, dy, w, h);
-  lmat *u = ln_newmat(L, x.rows, x.cols);
+  lmat *u = ln_newmatrix(L, x.rows, x.cols);
   nerve_status s = nerve_data_shift(&x, (int)w, (int)h, (int)dx, (int)dy, &u->m);
   if (s != NERVE_OK) return ln_error(L, "nerve.data.shift", s);
   return 1;
@@ -233,9 +233,9 @@ static int l_concat(lua_State *L) {
   int n = lua_gettop(L);
   luaL_argcheck(L, n >= 1, 1, "expected matrices");
   lua_Integer rows = 0;
-  int cols = ln_checkmat(L, 1)->cols;
+  int cols = ln_checkmatrix(L, 1)->cols;
   for (int i = 1; i <= n; i++) {
-    nerve_mat *m = ln_checkmat(L, i);
+    nerve_mat *m = ln_checkmatrix(L, i);
     if (m->cols != cols)
       return luaL_error(L, "nerve.data.concat: matrix %d has %d column%s, "
                            "matrix 1 has %d", i, m->cols, LN_S(m->cols), cols);
@@ -244,10 +244,10 @@ static int l_concat(lua_State *L) {
       return luaL_error(L, "nerve.data.concat: more than %d rows",
                         NERVE_MAX_DIM);
   }
-  lmat *u = ln_newmat(L, (int)rows, cols);
+  lmat *u = ln_newmatrix(L, (int)rows, cols);
   float *p = u->m.data;
   for (int i = 1; i <= n; i++) {
-    nerve_mat *m = ln_tomat(L, i);
+    nerve_mat *m = ln_checkmatrix(L, i);
     for (int r = 0; r < m->rows; r++, p += cols)
       memcpy(p, m->data + (size_t)r * m->stride, (size_t)cols * sizeof(float));
   }
@@ -281,7 +281,7 @@ static int metric_error(lua_State *L, const char *fn, nerve_status s,
 static int l_errors(lua_State *L) {
   ln_ctx(L);
   lnet *n = ln_checknet(L, 1);
-  nerve_mat x = *ln_checkmat(L, 2), y = *ln_checkmat(L, 3);
+  nerve_mat x = *ln_checkmatrix(L, 2), y = *ln_checkmatrix(L, 3);
   float limit = (float)luaL_checknumber(L, 4);
   double sse = 0;
   long fails = 0;
@@ -298,7 +298,7 @@ static int l_errors(lua_State *L) {
 static int l_confusion(lua_State *L) {
   ln_ctx(L);
   lnet *n = ln_checknet(L, 1);
-  nerve_mat x = *ln_checkmat(L, 2), y = *ln_checkmat(L, 3);
+  nerve_mat x = *ln_checkmatrix(L, 2), y = *ln_checkmatrix(L, 3);
   int c = nerve_net_n_out(n->net);
   if (c == 0) c = x.cols; /* no linear layer: as wide as the input */
   if ((size_t)c > (size_t)1 << 14)
@@ -321,7 +321,7 @@ static int l_confusion(lua_State *L) {
   return 1;
 }
 
-static const luaL_Reg dbuf_meta[] = {
+static const luaL_Reg metameth[] = {
     {"__gc", dbuf_gc}, {"__close", dbuf_gc}, {NULL, NULL}};
 
 static const luaL_Reg funcs[] = {
@@ -334,7 +334,7 @@ static const luaL_Reg funcs[] = {
     {"confusion", l_confusion}, {NULL, NULL}};
 
 void ln_open_data(lua_State *L) {
-  ln_register(L, LN_DATABUF, dbuf_meta, NULL);
+  ln_createmeta(L, LN_DATABUF, metameth, NULL);
   lua_pushvalue(L, lua_upvalueindex(1));
   luaL_setfuncs(L, funcs, 1);
 }

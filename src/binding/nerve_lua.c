@@ -3,10 +3,7 @@
 ** Lua layer, the state's engine context, and networks crossing between C
 ** and Lua.
 */
-#include <lauxlib.h>
-
 #include "lnerve.h"
-#include "nerve_lua.h"
 #include "nerve_lua_src.h"
 
 /* package.preload loader: upvalue 1 is the source entry. */

@@ -1,176 +1,13 @@
 /*
-** lnet.c - nerve.Layer and nerve.Net: layers (parameters and views of
-** them) and sequential networks (forward, backward, updates, copies and
-** the model format).
+** lnet.c - nerve.Net: sequential networks of layers (forward, backward,
+** updates, gradient clipping, copies), their training and evaluation
+** modes (dropout acts only while training), their precision (fp32 or
+** bf16 matrix products), net:predict, and the model format.
 */
 #include <errno.h>
 #include <string.h>
 
 #include "lnerve.h"
-
-/* ------------------------------------------------------------- layers */
-
-static llayer *checklayer(lua_State *L, int arg) {
-  llayer *u = (llayer *)luaL_checkudata(L, arg, LN_LAYER);
-  /* a finalizer may reach a layer whose own finalizer already ran */
-  if (u->l == NULL) luaL_error(L, "nerve.Layer: the layer was collected");
-  return u;
-}
-
-/* Pushes a new layer userdata holding one reference to l. */
-static void pushlayer(lua_State *L, nerve_layer *l) {
-  llayer *u = (llayer *)lua_newuserdatauv(L, sizeof(llayer), 0);
-  u->l = NULL;
-  luaL_setmetatable(L, LN_LAYER);
-  nerve_layer_retain(l);
-  u->l = l;
-}
-
-static int l_linear(lua_State *L) {
-  lctx *c = ln_ctx(L);
-  int n_in = (int)ln_checkdim(L, 1, "n_in");
-  int n_out = (int)ln_checkdim(L, 2, "n_out");
-  llayer *u = (llayer *)lua_newuserdatauv(L, sizeof(llayer), 0);
-  u->l = NULL;
-  luaL_setmetatable(L, LN_LAYER);
-  nerve_status s = nerve_linear_new(c->ctx, n_in, n_out, &u->l);
-  if (s != NERVE_OK) return ln_error(L, "nerve.linear", s);
-  return 1;
-}
-
-static int l_activation(lua_State *L) {
-  lctx *c = ln_ctx(L);
-  const char *name = luaL_checkstring(L, 1);
-  int k = nerve_kind_find(name);
-  if (k < 0 || k == NERVE_LINEAR)
-    return luaL_error(L, "nerve: unknown activation '%s' (expected sigmoid, "
-                         "tanh, relu, leaky_relu, softmax, identity, dropout, "
-                         "elu, softplus, gelu or sigmoid_symmetric)", name);
-  float alpha = (float)luaL_optnumber(L, 2, 0.01);
-  llayer *u = (llayer *)lua_newuserdatauv(L, sizeof(llayer), 0);
-  u->l = NULL;
-  luaL_setmetatable(L, LN_LAYER);
-  nerve_status s = nerve_act_new(c->ctx, (nerve_kind)k, alpha, &u->l);
-  if (s != NERVE_OK) return ln_error(L, "nerve.activation", s);
-  return 1;
-}
-
-static int l_is_layer(lua_State *L) {
-  lua_pushboolean(L, luaL_testudata(L, 1, LN_LAYER) != NULL);
-  return 1;
-}
-
-static int layer_gc(lua_State *L) {
-  llayer *u = (llayer *)luaL_checkudata(L, 1, LN_LAYER);
-  if (u->l) {
-    ln_ctx_gc(L);
-    nerve_layer_release(u->l);
-    u->l = NULL;
-  }
-  return 0;
-}
-
-static const char *const inits[] = {
-    "xavier",        "he",       "uniform",    "zero",   "normal",
-    "xavier_normal", "he_normal", "constant", "orthogonal", NULL};
-
-/* layer:init(scheme [, param]): re-draws the weights from the state's
-** generator; param is the sd of "normal", the value of "constant", the
-** gain of "orthogonal". */
-static int layer_init(lua_State *L) {
-  lctx *c = ln_ctx(L);
-  llayer *u = checklayer(L, 1);
-  const char *name = luaL_checkstring(L, 2);
-  int i = 0;
-  while (inits[i] && strcmp(inits[i], name) != 0) i++;
-  if (!inits[i])
-    return luaL_error(L, "nerve.linear: unknown init '%s' (expected xavier, "
-                         "he, uniform, zero, normal, xavier_normal, "
-                         "he_normal, constant, orthogonal or a function)",
-                      name);
-  nerve_status s =
-      lua_isnoneornil(L, 3)
-          ? nerve_layer_init(u->l, (nerve_init)i, nerve_ctx_rng(c->ctx))
-          : nerve_layer_init_with(u->l, (nerve_init)i, luaL_checknumber(L, 3),
-                                  nerve_ctx_rng(c->ctx));
-  if (s == NERVE_EARG)
-    return luaL_argerror(L, 3, "the init's parameter is out of range");
-  if (s != NERVE_OK) return ln_error(L, "nerve.linear", s);
-  lua_settop(L, 1);
-  return 1;
-}
-
-static void describe(lua_State *L, nerve_layer *l) {
-  nerve_kind k = nerve_layer_kind(l);
-  if (k == NERVE_LINEAR)
-    lua_pushfstring(L, "linear(%d -> %d)", nerve_layer_n_in(l),
-                    nerve_layer_n_out(l));
-  else if (ln_kind_param(k)) {
-    char num[LN_FLOATBUF];
-    lua_pushfstring(L, "%s(%s)", nerve_kind_name(k),
-                    ln_float(num, nerve_layer_alpha(l)));
-  }
-  else lua_pushstring(L, nerve_kind_name(k));
-}
-
-static int layer_tostring(lua_State *L) {
-  llayer *u = (llayer *)luaL_checkudata(L, 1, LN_LAYER);
-  if (u->l == NULL) {
-    lua_pushliteral(L, "nerve.Layer (collected)");
-    return 1;
-  }
-  lua_pushliteral(L, "nerve.");
-  describe(L, u->l);
-  lua_concat(L, 2);
-  return 1;
-}
-
-/* Fields: weight, bias, grad_weight, grad_bias (views sharing the
-** layer's storage), kind, n_in, n_out, alpha; then the methods. */
-static int layer_index(lua_State *L) {
-  llayer *u = checklayer(L, 1);
-  const char *key = lua_tostring(L, 2);
-  nerve_layer *l = u->l;
-  int linear = nerve_layer_kind(l) == NERVE_LINEAR;
-  if (key == NULL) return 0;
-  if (strcmp(key, "weight") == 0 || strcmp(key, "bias") == 0 ||
-      strcmp(key, "grad_weight") == 0 || strcmp(key, "grad_bias") == 0) {
-    if (!linear) return 0;
-    nerve_mat m = key[0] == 'w'   ? nerve_layer_weight(l)
-                  : key[0] == 'b' ? nerve_layer_bias(l)
-                  : key[5] == 'w' ? nerve_layer_grad_weight(l)
-                                  : nerve_layer_grad_bias(l);
-    ln_pushview(L, m, 1);
-    return 1;
-  }
-  if (strcmp(key, "kind") == 0) {
-    lua_pushstring(L, nerve_kind_name(nerve_layer_kind(l)));
-    return 1;
-  }
-  if (strcmp(key, "n_in") == 0 || strcmp(key, "n_out") == 0) {
-    int n = key[2] == 'i' ? nerve_layer_n_in(l) : nerve_layer_n_out(l);
-    if (!linear) return 0;
-    lua_pushinteger(L, n);
-    return 1;
-  }
-  const char *pname = ln_kind_param(nerve_layer_kind(l));
-  if (pname && strcmp(key, pname) == 0) {
-    lua_pushnumber(L, nerve_layer_alpha(l));
-    return 1;
-  }
-  lua_getmetatable(L, 1);
-  lua_getfield(L, -1, "methods");
-  lua_getfield(L, -1, key);
-  return 1;
-}
-
-static int layer_newindex(lua_State *L) {
-  return luaL_error(L, "nerve.Layer: field '%s' is read-only (write into "
-                       "layer.weight and friends with :set or :fill)",
-                    luaL_tolstring(L, 2, NULL));
-}
-
-/* ------------------------------------------------------------ networks */
 
 lnet *ln_checknet(lua_State *L, int arg) {
   lnet *n = (lnet *)luaL_checkudata(L, arg, LN_NET);
@@ -179,8 +16,9 @@ lnet *ln_checknet(lua_State *L, int arg) {
   return n;
 }
 
-/* A new, empty network userdata (its engine net still NULL). */
-static lnet *newnet(lua_State *L) {
+/* Pushes a new, empty network userdata, closed (its engine net still
+** NULL) until the caller makes one: a failure leaves nothing to free. */
+lnet *ln_newnet(lua_State *L) {
   lnet *n = (lnet *)lua_newuserdatauv(L, sizeof(lnet), 3);
   n->net = NULL;
   n->busy = 0;
@@ -191,12 +29,13 @@ static lnet *newnet(lua_State *L) {
 }
 
 /* Wraps every layer of the engine net at index idx in a layer userdata,
-** stored in the network's layer table (after clone and load). */
-static void adoptlayers(lua_State *L, int idx) {
+** stored in the network's layer table (after clone and load, and for
+** nerve_lua_pushnet). */
+void ln_adoptlayers(lua_State *L, int idx) {
   lnet *n = (lnet *)lua_touserdata(L, idx);
   lua_getiuservalue(L, idx, 1);
   for (int i = 0; i < nerve_net_count(n->net); i++) {
-    pushlayer(L, nerve_net_layer(n->net, i));
+    ln_pushlayer(L, nerve_net_layer(n->net, i));
     lua_rawseti(L, -2, i + 1);
   }
   lua_pop(L, 1);
@@ -204,7 +43,7 @@ static void adoptlayers(lua_State *L, int idx) {
 
 static int l_net(lua_State *L) {
   lctx *c = ln_ctx(L);
-  lnet *n = newnet(L);
+  lnet *n = ln_newnet(L);
   nerve_status s = nerve_net_new(c->ctx, &n->net);
   if (s != NERVE_OK) return ln_error(L, "nerve.sequential", s);
   return 1;
@@ -237,7 +76,7 @@ static int net_close(lua_State *L) {
 static int net_add(lua_State *L) {
   ln_ctx(L);
   lnet *n = ln_checknet(L, 1);
-  llayer *u = checklayer(L, 2);
+  llayer *u = ln_checklayer(L, 2);
   lua_getiuservalue(L, 1, 1);
   lua_Integer len = luaL_len(L, -1);
   lua_pushvalue(L, 2);
@@ -245,7 +84,7 @@ static int net_add(lua_State *L) {
   /* that store may have run finalizers: check again (a closed network's
   ** layer table no longer matters) */
   n = ln_checknet(L, 1);
-  u = checklayer(L, 2);
+  u = ln_checklayer(L, 2);
   n->busy = 1;
   nerve_status s = nerve_net_add(n->net, u->l);
   n->busy = 0;
@@ -294,7 +133,7 @@ static void pushbuf(lua_State *L, int netidx, int slot, nerve_mat m) {
       return;
   }
   lua_pop(L, 1);
-  ln_pushnetbuf(L, m, netidx);
+  ln_pushview(L, m, netidx);
   lua_pushvalue(L, -1);
   lua_setiuservalue(L, netidx, slot);
 }
@@ -324,8 +163,8 @@ static int net_forward(lua_State *L) {
 static int net_backward(lua_State *L) {
   ln_ctx(L);
   ln_checkinput(L, 2, "nerve.backward"); /* may allocate: first */
-  nerve_mat x = *ln_checkmat(L, 2);
-  nerve_mat g = *ln_checkmat(L, 3), gin;
+  nerve_mat x = *ln_checkmatrix(L, 2);
+  nerve_mat g = *ln_checkmatrix(L, 3), gin;
   lnet *n = ln_checknet(L, 1);
   /* net:backward(x, g, false): no dE/dx (a training loop that does not
   ** need it skips the first layer's input-gradient GEMM) */
@@ -366,6 +205,16 @@ static int net_grad_norm(lua_State *L) {
   return 1;
 }
 
+/* net:clip_grad_norm(max) -> the norm before clipping */
+static int net_clip_grad_norm(lua_State *L) {
+  lnet *n = ln_checknet(L, 1);
+  lua_Number max = luaL_checknumber(L, 2);
+  luaL_argcheck(L, max >= 0 && max < 1e300, 2,
+                "max norm must be a finite number >= 0");
+  lua_pushnumber(L, nerve_net_clip_grad_norm(n->net, max));
+  return 1;
+}
+
 /* {W1, b1, W2, b2, ...} or the gradients: views of the linear layers'
 ** storage. Walks the network's table of layer userdata, which stays
 ** valid whatever a finalizer run by an allocation here does. */
@@ -378,12 +227,12 @@ static int paramviews(lua_State *L, int grads) {
   int k = 0;
   for (lua_Integer i = 1; i <= count; i++) {
     lua_rawgeti(L, top + 2, i);
-    nerve_layer *l = checklayer(L, -1)->l;
+    nerve_layer *l = ln_checklayer(L, -1)->l;
     if (nerve_layer_kind(l) == NERVE_LINEAR) {
       ln_pushview(L, grads ? nerve_layer_grad_weight(l) : nerve_layer_weight(l),
                   -1);
       lua_rawseti(L, top + 1, ++k);
-      l = checklayer(L, -1)->l;
+      l = ln_checklayer(L, -1)->l;
       ln_pushview(L, grads ? nerve_layer_grad_bias(l) : nerve_layer_bias(l),
                   -1);
       lua_rawseti(L, top + 1, ++k);
@@ -417,13 +266,13 @@ static int net_n_out(lua_State *L) {
 static int net_clone(lua_State *L) {
   ln_ctx(L);
   ln_checknet(L, 1);
-  lnet *c = newnet(L);
+  lnet *c = ln_newnet(L);
   lnet *n = ln_checknet(L, 1); /* newnet may have run finalizers */
   n->busy = 1;
   nerve_status s = nerve_net_clone(n->net, &c->net);
   n->busy = 0;
   if (s != NERVE_OK) return ln_error(L, "nerve.clone", s);
-  adoptlayers(L, lua_gettop(L));
+  ln_adoptlayers(L, lua_gettop(L));
   return 1;
 }
 
@@ -457,7 +306,7 @@ static int net_tostring(lua_State *L) {
   for (int i = 0; i < nerve_net_count(live(L, n)); i++) {
     lua_pushfstring(L, "\n  (%d) ", i + 1);
     luaL_addvalue(&b);
-    describe(L, nerve_net_layer(live(L, n), i));
+    ln_describelayer(L, nerve_net_layer(live(L, n), i));
     luaL_addvalue(&b);
     nerve_layer *l = nerve_net_layer(live(L, n), i);
     if (nerve_layer_kind(l) == NERVE_LINEAR) {
@@ -475,6 +324,88 @@ static int net_tostring(lua_State *L) {
   if (nerve_net_precision(net) == NERVE_BF16)
     luaL_addstring(&b, ", bf16 matrix products");
   luaL_pushresult(&b);
+  return 1;
+}
+
+/* ------------------------------------------- modes, precision, predict */
+
+/* net:training() / net:evaluate(): set the mode, return the network */
+static int net_training(lua_State *L) {
+  nerve_net_set_training(ln_checknet(L, 1)->net, 1);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int net_evaluate(lua_State *L) {
+  nerve_net_set_training(ln_checknet(L, 1)->net, 0);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int net_is_training(lua_State *L) {
+  lua_pushboolean(L, nerve_net_training(ln_checknet(L, 1)->net));
+  return 1;
+}
+
+/* The names of the precisions, in nerve_precision's order. */
+static const char *const precisions[] = {"fp32", "bf16", NULL};
+
+/* net:precision() -> name; net:precision(name) -> net */
+static int net_precision(lua_State *L) {
+  lnet *n = ln_checknet(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    lua_pushstring(L, precisions[nerve_net_precision(n->net)]);
+    return 1;
+  }
+  const char *name = luaL_checkstring(L, 2);
+  int p = 0;
+  while (precisions[p] && strcmp(precisions[p], name) != 0) p++;
+  if (!precisions[p])
+    return luaL_error(L, "nerve.precision: unknown precision '%s' (expected "
+                         "fp32 or bf16)", name);
+  nerve_net_set_precision(n->net, (nerve_precision)p);
+  lua_settop(L, 1);
+  return 1;
+}
+
+/* nerve.precisions() -> { fp32 = how, bf16 = how } on this CPU */
+static int l_precisions(lua_State *L) {
+  nerve_ctx *ctx = ln_ctx(L)->ctx;
+  lua_createtable(L, 0, 2);
+  for (int p = 0; precisions[p]; p++) {
+    lua_pushstring(L, nerve_precision_kernels(ctx, (nerve_precision)p));
+    lua_setfield(L, -2, precisions[p]);
+  }
+  return 1;
+}
+
+/* net:predict(x): forward in evaluation mode whatever the mode is (and
+** leaves the mode as it was); the output is a matrix of its own, so that
+** results of several calls can be kept side by side (forward's is the
+** network's buffer). */
+static int net_predict(lua_State *L) {
+  ln_ctx(L);
+  lnet *n = ln_checknet(L, 1);
+  nerve_mat x = ln_checkinput(L, 2, "nerve.predict"), out;
+  int was = nerve_net_training(n->net);
+  nerve_net_set_training(n->net, 0);
+  n->busy = 1;
+  nerve_status s = nerve_net_forward(n->net, &x, &out);
+  n->busy = 0;
+  nerve_net_set_training(n->net, was);
+  if (s == NERVE_ESHAPE || s == NERVE_EARG)
+    return widtherror(L, "nerve.predict", n, &x);
+  if (s != NERVE_OK) return ln_error(L, "nerve.predict", s);
+  /* through a view: the allocation may run finalizers that move the
+  ** buffers, and the view then raises instead of copying freed memory */
+  ln_pushview(L, out, 1);
+  int view = lua_gettop(L);
+  lmat *u = ln_newmatrix(L, out.rows, out.cols);
+  const nerve_mat *src = ln_checkmatrix(L, view);
+  for (int i = 0; i < src->rows; i++)
+    memcpy(u->m.data + (size_t)i * u->m.stride,
+           src->data + (size_t)i * src->stride,
+           (size_t)src->cols * sizeof(float));
   return 1;
 }
 
@@ -540,7 +471,7 @@ static int l_deserialize(lua_State *L) {
   lctx *c = ln_ctx(L);
   size_t len;
   const char *bytes = luaL_checklstring(L, 1, &len);
-  lnet *n = newnet(L);
+  lnet *n = ln_newnet(L);
   nerve_status s = nerve_net_deserialize(c->ctx, bytes, len, &n->net);
   if (s == NERVE_ENOMEM) return ln_error(L, "nerve.deserialize", s);
   if (s != NERVE_OK) {
@@ -548,14 +479,14 @@ static int l_deserialize(lua_State *L) {
     lua_pushstring(L, loaderror(s));
     return 2;
   }
-  adoptlayers(L, lua_gettop(L));
+  ln_adoptlayers(L, lua_gettop(L));
   return 1;
 }
 
 static int l_load(lua_State *L) {
   lctx *c = ln_ctx(L);
   const char *path = luaL_checkstring(L, 1);
-  lnet *n = newnet(L);
+  lnet *n = ln_newnet(L);
   errno = 0;
   nerve_status s = nerve_net_load(c->ctx, path, &n->net);
   if (s == NERVE_ENOMEM) return ln_error(L, "nerve.load", s);
@@ -566,29 +497,23 @@ static int l_load(lua_State *L) {
                     s == NERVE_EIO && e ? strerror(e) : loaderror(s));
     return 2;
   }
-  adoptlayers(L, lua_gettop(L));
+  ln_adoptlayers(L, lua_gettop(L));
   return 1;
 }
 
-static const luaL_Reg layer_meta[] = {{"__gc", layer_gc},
-                                      {"__index", layer_index},
-                                      {"__newindex", layer_newindex},
-                                      {"__tostring", layer_tostring},
-                                      {NULL, NULL}};
-static const luaL_Reg layer_methods[] = {{"init", layer_init}, {NULL, NULL}};
-
-static const luaL_Reg net_meta[] = {{"__gc", net_gc},
+static const luaL_Reg metameth[] = {{"__gc", net_gc},
                                     {"__close", net_close},
                                     {"__len", net_len},
                                     {"__tostring", net_tostring},
                                     {NULL, NULL}};
-static const luaL_Reg net_methods[] = {
+static const luaL_Reg meth[] = {
     {"add", net_add},
     {"forward", net_forward},
     {"backward", net_backward},
     {"zero_grad", net_zero_grad},
     {"update", net_update},
     {"grad_norm", net_grad_norm},
+    {"clip_grad_norm", net_clip_grad_norm},
     {"layer", net_layer},
     {"parameters", net_parameters},
     {"gradients", net_gradients},
@@ -597,25 +522,23 @@ static const luaL_Reg net_methods[] = {
     {"n_out", net_n_out},
     {"clone", net_clone},
     {"copy_parameters", net_copy_parameters},
+    {"training", net_training},
+    {"evaluate", net_evaluate},
+    {"is_training", net_is_training},
+    {"predict", net_predict},
+    {"precision", net_precision},
     {"serialize", net_serialize},
     {"save", net_save},
     {"close", net_close},
     {NULL, NULL}};
 
 static const luaL_Reg funcs[] = {
-    {"linear", l_linear},       {"activation", l_activation},
-    {"is_layer", l_is_layer},   {"net", l_net},
-    {"is_net", l_is_net},       {"deserialize", l_deserialize},
-    {"load", l_load},           {NULL, NULL}};
+    {"net", l_net},               {"is_net", l_is_net},
+    {"precisions", l_precisions}, {"deserialize", l_deserialize},
+    {"load", l_load},             {NULL, NULL}};
 
 void ln_open_net(lua_State *L) {
-  ln_register(L, LN_LAYER, layer_meta, layer_methods);
-  ln_register(L, LN_NET, net_meta, net_methods);
+  ln_createmeta(L, LN_NET, metameth, meth);
   lua_pushvalue(L, lua_upvalueindex(1));
   luaL_setfuncs(L, funcs, 1);
 }
-
-/* For nerve_lua_pushnet (nerve_lua.c): a closed network userdata, and the
-** wrapping of its layers once it holds an engine network. */
-void ln_newnet(lua_State *L) { newnet(L); }
-void ln_adoptlayers(lua_State *L, int idx) { adoptlayers(L, idx); }
