@@ -88,6 +88,11 @@ static void c_pair_ukr(int mr, int kc, const float *ap, const float *bp,
 UKR(1) UKR(2) UKR(3) UKR(4) UKR(5)
 #undef UKR
 
+/* The plain table's rule: wide enough on both sides. */
+static int c_pays(int shape, int m, int n, int k) {
+  return (void)shape, (void)k, m >= 32 && n >= 32;
+}
+
 /* The scalar table with the plain micro-kernels and small blocks, so that
 ** small matrices cross every block edge. */
 static nerve_kernels c_table(void) {
@@ -98,6 +103,7 @@ static nerve_kernels c_table(void) {
   t.ukr[3] = c_ukr4, t.ukr[4] = c_ukr5;
   t.pack_a = nerve_pack_a_c;
   t.pack_b = nerve_pack_b_c;
+  t.pays = c_pays;
   t.ukr2[0] = c_pair1, t.ukr2[1] = c_pair2, t.ukr2[2] = c_pair3;
   t.ukr2[3] = c_pair4, t.ukr2[4] = c_pair5;
   t.pack2_a = nerve_pack2_a_c;

@@ -24,24 +24,10 @@
 
 #include "kernels/gemm.h"
 
-/* Where packing pays, measured (every shape of 16 to 1024 rows by 10 to
-** 2048 columns, AVX2 on Zen 3, packed against the unpacked slots): it
-** pays for B's rows a few cache lines wide and up, which the unpacked
-** tiles read a cache line at a time, a row apart, and for enough rows to
-** spread the cost of packing B over. An output layer's few columns never
-** pay: a panel of nr columns is mostly padding. */
-static int pays(nerve_gemm_shape shape, int m, int n, int k) {
-  switch (shape) {
-  case NERVE_GEMM_NN: return (n >= 512 && m >= 32) || (n >= 256 && m >= 256);
-  case NERVE_GEMM_NT: return (n >= 512 && m >= 64) || (n >= 256 && m >= 128);
-  case NERVE_GEMM_TN: return (n >= 256 && k >= 32) || (n >= 128 && m >= 1024);
-  }
-  return 0;
-}
-
 int nerve_gemm_packed(const nerve_kernels *t, nerve_gemm_shape shape, int m,
                       int n, int k, int bf16) {
-  return t->mr > 0 && m > 0 && k > 0 && (bf16 || pays(shape, m, n, k));
+  return t->mr > 0 && m > 0 && k > 0 &&
+         (bf16 || (t->pays && t->pays((int)shape, m, n, k)));
 }
 
 static size_t round_up(size_t x, size_t q) { return (x + q - 1) / q * q; }

@@ -41,6 +41,10 @@ typedef struct nerve_kernels {
   int mr, nr, kc, mc, nc;
   nerve_ukr *ukr[NERVE_MR_MAX];
   nerve_pack *pack_a, *pack_b;
+  /* 1 when a float32 job of this shape (gemm.h's nerve_gemm_shape), m x n
+  ** over depth k, runs faster packed than on the unpacked slots: measured
+  ** per instruction set. */
+  int (*pays)(int shape, int m, int n, int k);
 
   /* bf16 jobs in hardware: how they run ("avx512_bf16", or "emulated":
   ** the float32 micro-kernels on rounded operands), and where the CPU has
