@@ -16,6 +16,7 @@
 -- allowed epoch wins over "epochs".
 
 local type, error, ipairs, tostring = type, error, ipairs, tostring
+local setmetatable = setmetatable
 local pcall, require = pcall, require
 local format = string.format
 local huge, sqrt, min = math.huge, math.sqrt, math.min
@@ -347,16 +348,28 @@ local function choose_path(r)
   r.chunk = (not r.many or r.progress) and 1 or huge
 end
 
+-- The network's mode put back and the snapshot freed, once: at the end,
+-- or when an error (Lua's interrupt among them) leaves the run.
+local function finish(r)
+  if r.finished then return end
+  r.finished = true
+  if r.snapshot then r.snapshot:close() end
+  if not r.was_training then r.net:evaluate() end
+end
+
+local Finish = { __close = function(r) finish(r.run) end }
+
 --- loop.run(plan, t0) -> the report: trains r.net as the plan says; t0 is
 -- the clock when fit was called.
 function M.run(r, t0)
   r.t0 = t0
   prepare(r)
   -- training mode for the batches (dropout on); validation evaluates;
-  -- the network's mode is put back afterwards
+  -- the network's mode is put back afterwards, also after an error
   local net = r.net
-  local was_training = net:is_training()
+  r.was_training = net:is_training()
   net:training()
+  local _ <close> = setmetatable({ run = r }, Finish)
   local report = report_mod.new(r.dropped, r.metric ~= nil)
   r.report = report
   local epoch = 1
@@ -395,8 +408,7 @@ function M.run(r, t0)
     epoch = epoch + 1
   end
   if report.best_epoch == nil then report.best_epoch = r.best_val_epoch end
-  if snapshot then snapshot:close() end
-  if not was_training then net:evaluate() end
+  finish(r)
   report.seconds = core.clock() - t0
   return report
 end
