@@ -38,8 +38,9 @@ BINDING_SRC = $(filter-out $(HOST_SRC),$(wildcard src/binding/*.c))
 ENGINE_OBJ  = $(ENGINE_SRC:src/%.c=$(BUILD)/obj/%.o)
 BINDING_OBJ = $(BINDING_SRC:src/%.c=$(BUILD)/obj/%.o)
 # The host API and the Lua layer compiled in (nerve_lua.h); the list of
-# lua/nerve/*.lua is read at build time, so new modules are embedded too.
-LUA_SRC     = $(wildcard lua/nerve/*.lua)
+# lua/nerve/*.lua and lua/nerve/*/*.lua (a module's parts, as
+# lua/nerve/fit/) are read at build time, so new modules are embedded too.
+LUA_SRC     = $(wildcard lua/nerve/*.lua) $(wildcard lua/nerve/*/*.lua)
 EMBED_OBJ   = $(HOST_SRC:src/%.c=$(BUILD)/obj/%.o) \
               $(BUILD)/obj/gen/nerve_lua_src.o
 VERSION     = $(shell sed -n 's/^\#define NERVE_VERSION "\(.*\)"/\1/p' src/nerve.h)
@@ -155,7 +156,7 @@ test: deps
 lint:
 	@luacheck -q --no-color lua spec examples bench tools/gen_api.lua
 	@$(LUA) tools/gen_api.lua check docs/api.md
-	@tools/check_env.sh lua/nerve/*.lua
+	@tools/check_env.sh $(LUA_SRC)
 
 # docs/api.md's reference tables from lua/nerve/reference.lua (nerve.help's
 # entries): run after editing them.

@@ -1,11 +1,18 @@
 # install.mk - install and uninstall, and the checks of the rock
 # and of an installed tree (the Makefile includes it).
 
+# The Lua layer's folders under lua/: nerve, and its modules' parts
+# (nerve/fit); each file goes to the same place under LUA_LMOD.
+LUA_DIRS = $(patsubst lua/%/,%,$(sort $(dir $(LUA_SRC))))
+
 install: $(CORE) $(LIB)
-	install -d $(DESTDIR)$(LUA_CMOD)/nerve $(DESTDIR)$(LUA_LMOD)/nerve \
+	install -d $(DESTDIR)$(LUA_CMOD)/nerve \
+	  $(addprefix $(DESTDIR)$(LUA_LMOD)/,$(LUA_DIRS)) \
 	  $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib
 	install -m 755 $(CORE) $(DESTDIR)$(LUA_CMOD)/nerve/core.so
-	install -m 644 lua/nerve/*.lua $(DESTDIR)$(LUA_LMOD)/nerve/
+	for f in $(LUA_SRC); do \
+	  install -m 644 $$f $(DESTDIR)$(LUA_LMOD)/$${f#lua/} || exit 1; \
+	done
 	install -m 644 src/nerve.h $(DESTDIR)$(PREFIX)/include/nerve.h
 	install -m 644 src/binding/nerve_lua.h $(DESTDIR)$(PREFIX)/include/nerve_lua.h
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libnerve.a

@@ -476,7 +476,8 @@ NERVE_API nerve_status nerve_net_train_batch(nerve_net *net, nerve_loss k,
 typedef enum nerve_stop {
   NERVE_STOP_EPOCHS,    /* ran every epoch asked for */
   NERVE_STOP_DIVERGED,  /* an epoch's loss was NaN or infinite */
-  NERVE_STOP_CRITERION  /* loss_below or norm_below held after an epoch */
+  NERVE_STOP_CRITERION, /* loss_below or norm_below held after an epoch */
+  NERVE_STOP_PAUSED     /* poll asked to pause: the same call again goes on */
 } nerve_stop;
 
 /* Whole epochs of mini-batch steps in one call: what nerve.fit runs when
@@ -509,6 +510,15 @@ typedef struct nerve_epochs {
                           times its rows, summed, over n) */
   double grad_norm;    /* L2 norm of the gradient of the last epoch's last
                           step */
+  /* ---- pausing: a host that must get control back now and then (Lua's
+     interrupt hook) pauses the run between two batches and resumes it
+     with the same struct; zero for a run that never pauses */
+  int (*poll)(void *ud); /* NULL, or called between batches (never before
+                            the first step of a call): nonzero pauses */
+  void *poll_ud;
+  int pos;             /* in and out: rows of the epoch under way that are
+                          trained already (0: no epoch under way) */
+  double sum;          /* in and out: their summed loss */
 } nerve_epochs;
 
 /* Runs up to e->epochs epochs of nerve_net_train_batch steps over e->order
@@ -516,7 +526,12 @@ typedef struct nerve_epochs {
 ** e->losses. An epoch stops early at a batch whose loss is NaN or +inf;
 ** training then stops with NERVE_STOP_DIVERGED. Rows, shapes, targets and
 ** inputs are checked once, before the first step: on such an error
-** nothing changed. An optimizer error stops after e->done epochs. */
+** nothing changed. An optimizer error stops after e->done epochs. When
+** e->poll pauses, e->stopped is NERVE_STOP_PAUSED, e->done counts the
+** epochs finished in this call and the weights are those after a whole
+** number of batches; a call with the same e (e->epochs the epochs still
+** to run, counting the one under way) trains exactly the batches an
+** unpaused run would have. */
 NERVE_API nerve_status nerve_net_train_epochs(nerve_net *net, nerve_epochs *e);
 
 /* --------------------------------------------------------- model format */

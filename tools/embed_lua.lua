@@ -4,7 +4,7 @@
 --   lua5.4 tools/embed_lua.lua OUT.c lua/nerve/init.lua lua/nerve/fit.lua ...
 --
 -- Each file lua/nerve/NAME.lua becomes module "nerve.NAME" (init.lua is
--- "nerve"). Bytes are written as decimal lists, not string literals: C11
+-- "nerve"), and lua/nerve/DIR/NAME.lua module "nerve.DIR.NAME". Bytes are written as decimal lists, not string literals: C11
 -- only promises string literals of 4095 characters and -Wpedantic says so.
 local out_path = arg[1]
 if not out_path or not arg[2] then
@@ -29,8 +29,10 @@ for i, path in ipairs(files) do
   local src = f:read("a")
   f:close()
   assert(load(src, "@" .. path, "t"), "embed_lua: " .. path .. " does not compile")
-  local base = path:match("([^/]+)%.lua$")
-  local name = base == "init" and "nerve" or "nerve." .. base
+  -- the path from the last lua/nerve/ on: nerve/fit/loop -> nerve.fit.loop
+  local base = assert(path:match(".*lua/nerve/(.+)%.lua$"),
+    "embed_lua: " .. path .. " is not under lua/nerve/")
+  local name = base == "init" and "nerve" or "nerve." .. (base:gsub("/", "."))
   emit(string.format("/* %s */\nstatic const unsigned char src%d[] = {", path, i))
   for j = 1, #src do
     if (j - 1) % 20 == 0 then emit("\n ") end

@@ -29,6 +29,11 @@ M.prefix = PREFIX
 
 local docs -- key -> entry, built on first use
 
+-- The facade (lua/nerve/init.lua) whose names are documented, given by
+-- the facade itself: a module below it must not require it.
+local nerve
+function M.attach(facade) nerve = facade end
+
 local function load_docs()
   if docs then return end
   docs = {}
@@ -67,7 +72,6 @@ M.summary = summary
 
 -- Every section's entries in order, then the index.
 local function index()
-  local nerve = require "nerve"
   local out = { "nerve " .. nerve.version
     .. ": nerve.help(name or function or object) for one entry or a type" }
   for _, sec in ipairs(require "nerve.reference") do
@@ -124,7 +128,6 @@ end
 -- The metatables of every type by prefix: userdata from the core (made
 -- without drawing from the generator), Lua objects from their modules.
 local function types()
-  local nerve = require "nerve"
   local core = nerve.core
   local net = core.net()
   local list = {
@@ -153,7 +156,6 @@ M.metamethod = METAMETHOD
 -- namespaces (not nerve.core), a method or metamethod of a type, or a
 -- namespace table.
 local function name_of(v)
-  local nerve = require "nerve"
   if v == nerve then return nil end
   local found, seen = nil, {}
   local function walk(prefix, t)
@@ -219,7 +221,7 @@ end
 --- nerve.help([what]): see the top of this file.
 function M.help(what)
   load_docs()
-  if what == nil or what == require "nerve" then return index() end
+  if what == nil or what == nerve then return index() end
   local t = type(what)
   if t == "string" then
     local key = lookup(what)

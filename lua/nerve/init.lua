@@ -2,12 +2,11 @@
 -- The public API (see docs/api.md); numbers run in the C core, nerve.core.
 local core = require "nerve.core"
 
-local type, error, pairs, ipairs, tostring, setmetatable, math_type =
-  type, error, pairs, ipairs, tostring, setmetatable, math.type
+local type, error, pairs, ipairs, tostring, math_type =
+  type, error, pairs, ipairs, tostring, math.type
 local pcall, tointeger = pcall, math.tointeger
 local concat, sort = table.concat, table.sort
 local require = require
-local registry = require "nerve.classes"
 local _ENV = nil
 
 local nerve = {
@@ -25,18 +24,6 @@ local nerve = {
 
 local checkopts = require("nerve.options").check
 nerve.checkopts = checkopts
-
-local function optnumber(fn, opts, key, default, min)
-  local v = opts[key]
-  if v == nil then return default end
-  if type(v) ~= "number" or v ~= v then
-    error(fn .. ": option '" .. key .. "' must be a number, got " .. type(v), 3)
-  end
-  if min and v < min then
-    error(fn .. ": option '" .. key .. "' must be >= " .. min, 3)
-  end
-  return v
-end
 
 -- Runs a core function for a wrapper and raises its error, if any, at the
 -- wrapper's caller (a C error otherwise points at the wrapper's line).
@@ -213,11 +200,6 @@ end
 
 -- Losses ------------------------------------------------------------------
 
-local Loss = {}
-Loss.__index = Loss
-Loss.__name = "nerve.Loss"
-registry[Loss.__name] = Loss
-
 -- Targets as the core wants them: a Lua array of class indices becomes an
 -- N x 1 matrix, a table of rows a matrix.
 local function targets(y)
@@ -231,25 +213,14 @@ local function targets(y)
 end
 nerve.targets = targets
 
--- In C, so that errors point at the caller's line.
-Loss.forward = core.loss_forward
-Loss.backward = core.loss_backward
-
-function Loss:__call(yhat, y) return self:forward(yhat, y) end
-function Loss:__tostring() return "nerve." .. self.name .. "()" end
-
-local function loss(name)
-  return function() return setmetatable({ name = name }, Loss) end
+do
+  local losses = require "nerve.loss"
+  nerve.mse = losses.mse
+  nerve.cross_entropy = losses.cross_entropy
+  nerve.bce = losses.bce
 end
-nerve.mse = loss("mse")
-nerve.cross_entropy = loss("cross_entropy")
-nerve.bce = loss("bce")
 
 -- Optimizers --------------------------------------------------------------
-
-local sgd_opts = { lr = true, momentum = true, nesterov = true, weight_decay = true }
-local adam_opts = { lr = true, beta1 = true, beta2 = true, eps = true,
-  weight_decay = true }
 
 local function checknet(fn, net)
   if not core.is_net(net) then
@@ -257,38 +228,13 @@ local function checknet(fn, net)
   end
 end
 
---- nerve.sgd(net, {lr = 0.1, momentum = 0, nesterov = false,
--- weight_decay = 0}): v = momentum v + g; p = p - lr v (Nesterov:
--- p = p - lr (g + momentum v)); g includes weight_decay * p.
-function nerve.sgd(net, opts)
-  checknet("nerve.sgd", net)
-  opts = checkopts("nerve.sgd", opts, sgd_opts)
-  local nesterov = opts.nesterov
-  if nesterov ~= nil and type(nesterov) ~= "boolean" then
-    error("nerve.sgd: option 'nesterov' must be a boolean, got " .. type(nesterov), 2)
-  end
-  return core.sgd(net, optnumber("nerve.sgd", opts, "lr", 0.1, 0),
-    optnumber("nerve.sgd", opts, "momentum", 0, 0), nesterov or false,
-    optnumber("nerve.sgd", opts, "weight_decay", 0, 0))
-end
-
---- nerve.adam(net, {lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8,
--- weight_decay = 0}): bias-corrected Adam.
-function nerve.adam(net, opts)
-  checknet("nerve.adam", net)
-  opts = checkopts("nerve.adam", opts, adam_opts)
-  return core.adam(net, optnumber("nerve.adam", opts, "lr", 1e-3, 0),
-    optnumber("nerve.adam", opts, "beta1", 0.9, 0),
-    optnumber("nerve.adam", opts, "beta2", 0.999, 0),
-    optnumber("nerve.adam", opts, "eps", 1e-8, 0),
-    optnumber("nerve.adam", opts, "weight_decay", 0, 0))
-end
-
--- More optimizers (lua/nerve/optim.lua): adamw, rmsprop, adagrad, rprop.
+-- The optimizers (lua/nerve/optim.lua): sgd, adam, adamw, rmsprop, adagrad,
+-- rprop.
 do
-  local more = require "nerve.optim"
-  nerve.adamw, nerve.rmsprop = more.adamw, more.rmsprop
-  nerve.adagrad, nerve.rprop = more.adagrad, more.rprop
+  local optim = require "nerve.optim"
+  nerve.sgd, nerve.adam = optim.sgd, optim.adam
+  nerve.adamw, nerve.rmsprop = optim.adamw, optim.rmsprop
+  nerve.adagrad, nerve.rprop = optim.adagrad, optim.rprop
 end
 
 -- Gradient check ------------------------------------------------------------
@@ -375,7 +321,11 @@ nerve.data = require "nerve.data"
 nerve.metrics = require "nerve.metrics"
 nerve.trainer = require("nerve.trainer").trainer
 nerve.plot = require "nerve.plot"
-nerve.help = require("nerve.help").help
+do
+  local help = require "nerve.help"
+  help.attach(nerve)
+  nerve.help = help.help
+end
 require("nerve.summary").install()
 
 return nerve

@@ -1,4 +1,4 @@
--- The optimizers beyond sgd and adam: adamw, rmsprop, adagrad, rprop.
+-- The optimizers: sgd, adam, adamw, rmsprop, adagrad, rprop.
 -- Defaults and rules are PyTorch's (RPROP: FANN's iRPROP- constants); the
 -- update rules are written out in src/nerve/optim.c and docs/toolkit.md.
 local core = require "nerve.core"
@@ -37,6 +37,48 @@ local function set(t)
   local s = {}
   for _, k in pairs(t) do s[k] = true end
   return s
+end
+
+-- opts[key] or default, a number >= min (sgd and adam accept infinities).
+local function optnumber(fn, opts, key, default, min)
+  local v = opts[key]
+  if v == nil then return default end
+  if type(v) ~= "number" or v ~= v then
+    error(fn .. ": option '" .. key .. "' must be a number, got " .. type(v), 3)
+  end
+  if min and v < min then
+    error(fn .. ": option '" .. key .. "' must be >= " .. min, 3)
+  end
+  return v
+end
+
+local SGD = set{ "lr", "momentum", "nesterov", "weight_decay" }
+
+--- nerve.sgd(net, {lr = 0.1, momentum = 0, nesterov = false,
+-- weight_decay = 0}): v = momentum v + g; p = p - lr v (Nesterov:
+-- p = p - lr (g + momentum v)); g includes weight_decay * p.
+function M.sgd(net, opts)
+  opts = check("nerve.sgd", net, opts, SGD)
+  local nesterov = opts.nesterov
+  if nesterov ~= nil and type(nesterov) ~= "boolean" then
+    error("nerve.sgd: option 'nesterov' must be a boolean, got " .. type(nesterov), 2)
+  end
+  return core.sgd(net, optnumber("nerve.sgd", opts, "lr", 0.1, 0),
+    optnumber("nerve.sgd", opts, "momentum", 0, 0), nesterov or false,
+    optnumber("nerve.sgd", opts, "weight_decay", 0, 0))
+end
+
+local ADAM = set{ "lr", "beta1", "beta2", "eps", "weight_decay" }
+
+--- nerve.adam(net, {lr = 1e-3, beta1 = 0.9, beta2 = 0.999, eps = 1e-8,
+-- weight_decay = 0}): bias-corrected Adam.
+function M.adam(net, opts)
+  opts = check("nerve.adam", net, opts, ADAM)
+  return core.adam(net, optnumber("nerve.adam", opts, "lr", 1e-3, 0),
+    optnumber("nerve.adam", opts, "beta1", 0.9, 0),
+    optnumber("nerve.adam", opts, "beta2", 0.999, 0),
+    optnumber("nerve.adam", opts, "eps", 1e-8, 0),
+    optnumber("nerve.adam", opts, "weight_decay", 0, 0))
 end
 
 local ADAMW = set{ "lr", "beta1", "beta2", "eps", "weight_decay" }

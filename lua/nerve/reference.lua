@@ -145,7 +145,7 @@ return {
 
   { id = "fit", title = "Training",
     { "nerve.fit", "nerve.fit(net, x, y [, opts]) -> report",
-      "Mini-batch training: `x` a matrix, `y` a matrix or what the loss takes (class indices for `cross_entropy`). Its options, the `state` callbacks see and the report are listed with it." },
+      "Mini-batch training: `x` a matrix, `y` a matrix or what the loss takes (class indices for `cross_entropy`). Its options, the `state` callbacks see and the report are listed with it. Ctrl-C (Lua's interrupt) stops it between two batches, with Lua's error and no report." },
     { "nerve.trainer", "nerve.trainer(net, x, y [, opts]) -> t",
       "`fit` a little at a time, for programs with a main loop: `fit`'s options (`yield` is implied); argument errors are raised here, before any batch runs." },
     { "t:step", "t:step([n = 1]) -> done, t",

@@ -156,8 +156,9 @@ static void test_epochs(void) {
   nerve_rng_seed(&rb, 5);
   int32_t order[4] = {0, 1, 2, 3}, idx[4] = {0, 1, 2, 3};
   double losses[40];
-  nerve_epochs e = {NERVE_MSE, &x, &y, order, 4, 0, &ra, 3, oa, 40, 0, 0,
-                    snap, losses, 0, NERVE_STOP_EPOCHS, 0, 0};
+  nerve_epochs e = {.loss = NERVE_MSE, .x = &x, .y = &y, .order = order,
+                    .n = 4, .shuffle = &ra, .batch = 3, .opt = oa,
+                    .epochs = 40, .snapshot = snap, .losses = losses};
   CHECK(nerve_net_train_epochs(a, &e) == NERVE_OK);
   CHECK(e.done == 40 && e.stopped == NERVE_STOP_EPOCHS);
   int same = 1;
@@ -205,8 +206,8 @@ static void test_epochs(void) {
   e.norm_below = 0;
 
   /* without an order: rows first to last, no shuffle */
-  nerve_epochs in_order = {NERVE_MSE, &x, &y, NULL, 0, 0, NULL, 4, oa, 3, 0, 0,
-                           NULL, NULL, 0, NERVE_STOP_EPOCHS, 0, 0};
+  nerve_epochs in_order = {.loss = NERVE_MSE, .x = &x, .y = &y, .batch = 4,
+                           .opt = oa, .epochs = 3};
   CHECK(nerve_net_train_epochs(a, &in_order) == NERVE_OK);
   CHECK(in_order.done == 3 && in_order.n == 4);
 
@@ -282,6 +283,79 @@ static void test_epochs(void) {
   nerve_net_free(a);
   nerve_net_free(b);
   nerve_net_free(snap);
+  end_ctx(ctx, &c);
+}
+
+/* Pauses at every third poll: now between two batches of an epoch, now
+** between two epochs. */
+typedef struct pauser {
+  int calls, pauses;
+} pauser;
+
+static int pause_often(void *ud) {
+  pauser *p = ud;
+  return ++p->calls % 3 == 0 ? (p->pauses++, 1) : 0;
+}
+
+/* A run paused between batches and resumed, pause after pause, trains
+** the same batches as one that never pauses: the same floats, the same
+** losses, the same snapshot. */
+static void test_pause(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  nerve_mat x = nerve_mat_view((float *)XOR_X, 4, 2);
+  nerve_mat y = nerve_mat_view((float *)XOR_Y, 4, 1);
+  nerve_net *a = xor_net(ctx, 3), *b = xor_net(ctx, 3);
+  nerve_net *sa = xor_net(ctx, 1), *sb = xor_net(ctx, 1);
+  nerve_sgd_opts so = {0.5f, 0.9f, 0, 0};
+  nerve_optim *oa, *ob;
+  CHECK(nerve_sgd_new(a, &so, &oa) == NERVE_OK);
+  CHECK(nerve_sgd_new(b, &so, &ob) == NERVE_OK);
+  nerve_rng ra, rb;
+  nerve_rng_seed(&ra, 9);
+  nerve_rng_seed(&rb, 9);
+  int32_t order_a[4] = {0, 1, 2, 3}, order_b[4] = {0, 1, 2, 3};
+  enum { EPOCHS = 30 };
+  double la[EPOCHS], lb[EPOCHS];
+  nerve_epochs ea = {.loss = NERVE_MSE, .x = &x, .y = &y, .order = order_a,
+                     .n = 4, .shuffle = &ra, .batch = 3, .opt = oa,
+                     .epochs = EPOCHS, .snapshot = sa, .losses = la};
+  CHECK(nerve_net_train_epochs(a, &ea) == NERVE_OK && ea.done == EPOCHS);
+  pauser p = {0, 0};
+  nerve_epochs eb = {.loss = NERVE_MSE, .x = &x, .y = &y, .order = order_b,
+                     .n = 4, .shuffle = &rb, .batch = 3, .opt = ob,
+                     .snapshot = sb, .poll = pause_often, .poll_ud = &p};
+  int done = 0, calls = 0, mid = 0;
+  do {
+    eb.epochs = EPOCHS - done;
+    eb.losses = lb + done;
+    CHECK(nerve_net_train_epochs(b, &eb) == NERVE_OK);
+    done += eb.done;
+    mid += eb.pos > 0;
+    calls++;
+  } while (eb.stopped == NERVE_STOP_PAUSED && calls < 1000);
+  CHECK(eb.stopped == NERVE_STOP_EPOCHS && done == EPOCHS && eb.pos == 0);
+  CHECK(p.pauses > EPOCHS / 2 && mid > 0 && mid < p.pauses);
+  CHECK(memcmp(la, lb, sizeof la) == 0);
+  CHECK(ea.loss_out == eb.loss_out && ea.grad_norm == eb.grad_norm);
+  CHECK(nerve_optim_steps(oa) == nerve_optim_steps(ob));
+  float pa[17], pb[17];
+  params_of(a, pa);
+  params_of(b, pb);
+  CHECK(memcmp(pa, pb, sizeof pa) == 0);
+  params_of(sa, pa);
+  params_of(sb, pb);
+  CHECK(memcmp(pa, pb, sizeof pa) == 0);
+  /* a position past the rows is refused */
+  eb.pos = 4;
+  eb.epochs = 1;
+  CHECK(nerve_net_train_epochs(b, &eb) == NERVE_EARG);
+  nerve_optim_free(oa);
+  nerve_optim_free(ob);
+  nerve_net_free(a);
+  nerve_net_free(b);
+  nerve_net_free(sa);
+  nerve_net_free(sb);
   end_ctx(ctx, &c);
 }
 
@@ -569,6 +643,7 @@ static void test_precision(void) {
 int main(void) {
   test_training();
   test_epochs();
+  test_pause();
   test_fused_sgd();
   test_lazy_zero();
   test_step_loss();

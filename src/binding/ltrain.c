@@ -5,6 +5,7 @@
 ** optimizers and permutations they take are the other files' types.
 */
 #include <string.h>
+#include <time.h>
 
 #include "lnerve.h"
 
@@ -195,70 +196,208 @@ static int l_train_batch(lua_State *L) {
 ** true when the caller has checked x for NaN and infinity. Epoch i's
 ** loss goes to history[first + i - 1]; loss and grad_norm are the last
 ** epoch's. stopped: "epochs", "diverged" or "criterion" (loss_below or
-** norm_below held). */
+** norm_below held).
+**
+** A long run lets Lua's hooks run between two batches: at once when the
+** thread's hook changes (the standalone interpreter sets one on SIGINT)
+** and at least every PAUSE_SECONDS otherwise. The run pauses in the
+** engine, calls a Lua function, and goes on; the hook's error (Lua's
+** "interrupted!") leaves the network as after a whole number of batches,
+** and history holds every whole epoch. A hook may also yield (lua_callk):
+** the run goes on when the coroutine is resumed. */
 #define CHUNK 128 /* epochs per engine call: history is written between */
+#define PAUSE_SECONDS 0.05
+#define RUN_SLOT 17 /* the run's userdata, once it has paused */
+#define LN_POLL "nerve.poll"
+
+typedef struct train_run {
+  nerve_epochs e;
+  double losses[CHUNK];
+  lua_Integer first, epochs, done;
+  double clip;
+  lnet *net, *snap;
+  loptim *opt;
+  /* pausing: the hook when the run last went on, and the clock, read
+  ** every `stride` polls so that a read costs nothing beside a step */
+  lua_State *L;
+  lua_Hook hook;
+  int mask, count, stride, left;
+  double since, read;
+} train_run;
 
 static double optnum(lua_State *L, int arg) {
   return lua_isnoneornil(L, arg) ? 0 : luaL_checknumber(L, arg);
 }
 
-static int l_train_epochs(lua_State *L) {
+static double seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* The engine's poll: pause when the hook changed or PAUSE_SECONDS passed;
+** the stride doubles while reads come closer than 1 ms, halves past 4. */
+static int poll(void *ud) {
+  train_run *r = ud;
+  lua_State *L = r->L;
+  if (lua_gethook(L) != r->hook || lua_gethookmask(L) != r->mask ||
+      lua_gethookcount(L) != r->count)
+    return 1;
+  if (--r->left > 0) return 0;
+  double t = seconds(), gap = t - r->read;
+  r->read = t;
+  if (gap < 1e-3 && r->stride < 1 << 20) r->stride *= 2;
+  else if (gap > 4e-3 && r->stride > 1) r->stride /= 2;
+  r->left = r->stride;
+  return t - r->since >= PAUSE_SECONDS;
+}
+
+/* The arguments, checked and put into r->e: at the start and again after
+** every pause, as the Lua code that ran may have changed them. */
+static void checkargs(lua_State *L, train_run *r) {
   lctx *c = ln_ctx(L);
   ln_checknet(L, 1);
   nerve_loss k = checkloss(L, 2); /* may run Lua code (__index): first */
   lnet *n = ln_checknet(L, 1);
   nerve_mat *x = ln_checkmatrix(L, 3), *y = ln_checkmatrix(L, 4);
   lperm *p = lua_isnil(L, 5) ? NULL : ln_checkperm(L, 5);
-  nerve_rng *r = NULL;
-  if (lua_isuserdata(L, 6)) r = &ln_checkrng(L, 6)->r;
-  else if (lua_toboolean(L, 6)) r = nerve_ctx_rng(c->ctx);
-  luaL_argcheck(L, !r || p, 6, "shuffling needs a permutation");
+  nerve_rng *g = NULL;
+  if (lua_isuserdata(L, 6)) g = &ln_checkrng(L, 6)->r;
+  else if (lua_toboolean(L, 6)) g = nerve_ctx_rng(c->ctx);
+  luaL_argcheck(L, !g || p, 6, "shuffling needs a permutation");
   lua_Integer batch = luaL_checkinteger(L, 7);
   luaL_argcheck(L, batch >= 1 && batch <= NERVE_MAX_DIM, 7, "batch out of range");
   loptim *o = ln_checkoptim(L, 8);
   checkowner(L, 8, 1);
-  double clip = lua_isnoneornil(L, 9) ? -1 : ln_checkclip(L, 9);
-  lua_Integer first = luaL_checkinteger(L, 10), epochs = luaL_checkinteger(L, 11);
-  luaL_argcheck(L, epochs >= 0 && first >= 1 && first <= INT32_MAX - epochs,
+  r->clip = lua_isnoneornil(L, 9) ? -1 : ln_checkclip(L, 9);
+  r->first = luaL_checkinteger(L, 10);
+  r->epochs = luaL_checkinteger(L, 11);
+  luaL_argcheck(L, r->epochs >= 0 && r->first >= 1 &&
+                       r->first <= INT32_MAX - r->epochs,
                 11, "epochs out of range");
   luaL_checktype(L, 12, LUA_TTABLE);
   lnet *snap = lua_isnoneornil(L, 15) ? NULL : ln_checknet(L, 15);
   if (x->rows != y->rows)
-    return luaL_error(L, "nerve.fit: x has %d row%s, targets have %d", x->rows,
-                      LN_S(x->rows), y->rows);
-  double losses[CHUNK];
-  nerve_epochs e = {k, x, y, p ? p->idx : NULL, p ? p->n : 0,
-                    lua_toboolean(L, 16), r, (int)batch,
-                    o->opt, 0, optnum(L, 13), optnum(L, 14),
-                    snap ? snap->net : NULL, losses, 0, NERVE_STOP_EPOCHS,
-                    0, 0};
-  double old_clip = nerve_optim_clip(o->opt);
-  lua_Integer done = 0;
+    luaL_error(L, "nerve.fit: x has %d row%s, targets have %d", x->rows,
+               LN_S(x->rows), y->rows);
+  nerve_epochs *e = &r->e;
+  e->loss = k;
+  e->x = x;
+  e->y = y;
+  e->order = p ? p->idx : NULL;
+  e->n = p ? p->n : 0;
+  e->x_finite = lua_toboolean(L, 16);
+  e->shuffle = g;
+  e->batch = (int)batch;
+  e->opt = o->opt;
+  e->loss_below = optnum(L, 13);
+  e->norm_below = optnum(L, 14);
+  e->snapshot = snap ? snap->net : NULL;
+  e->losses = r->losses;
+  e->poll = poll;
+  e->poll_ud = r;
+  r->net = n;
+  r->snap = snap;
+  r->opt = o;
+}
+
+static int dumpwriter(lua_State *L, const void *p, size_t size, void *ud) {
+  luaL_Buffer *b = ud;
+  if (b->L == NULL) luaL_buffinit(L, b); /* here: the function stays on top */
+  luaL_addlstring(b, (const char *)p, size);
+  return 0;
+}
+
+/* Pushes the function a paused run calls so that hooks run: a Lua one, as
+** count and line hooks fire on Lua instructions only, stripped of its
+** debug information so that a hook's error carries no position in nerve
+** (Lua's interrupt then reads "interrupted!"). */
+static void pushpoll(lua_State *L) {
+  if (lua_getfield(L, LUA_REGISTRYINDEX, LN_POLL) == LUA_TFUNCTION) return;
+  lua_pop(L, 1);
+  if (luaL_loadstring(L, "return") != LUA_OK) lua_error(L);
+  luaL_Buffer b;
+  b.L = NULL;
+  lua_dump(L, dumpwriter, &b, 1);
+  luaL_pushresult(&b);
+  size_t len;
+  const char *bin = lua_tolstring(L, -1, &len);
+  if (luaL_loadbufferx(L, bin, len, "=nerve", "b") != LUA_OK) lua_error(L);
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, LN_POLL);
+}
+
+static int run(lua_State *L, train_run *r);
+
+static int go_on(lua_State *L, int status, lua_KContext ctx) {
+  (void)status;
+  (void)ctx;
+  return run(L, (train_run *)lua_touserdata(L, RUN_SLOT));
+}
+
+/* Engine calls of up to CHUNK epochs until the run ends, a pause between
+** them letting Lua run. */
+static int run(lua_State *L, train_run *r) {
   nerve_status s = NERVE_OK;
-  while (done < epochs) {
-    e.epochs = epochs - done < CHUNK ? (int)(epochs - done) : CHUNK;
-    if (clip >= 0) nerve_optim_set_clip(o->opt, clip);
-    n->busy = 1;
-    if (snap) snap->busy = 1;
-    s = nerve_net_train_epochs(n->net, &e);
-    n->busy = 0;
-    if (snap) snap->busy = 0;
-    nerve_optim_set_clip(o->opt, old_clip);
-    for (int i = 0; i < e.done; i++) {
-      lua_pushnumber(L, losses[i]);
-      lua_rawseti(L, 12, first + done + i);
+  nerve_epochs *e = &r->e;
+  for (;;) {
+    checkargs(L, r);
+    r->L = L;
+    r->hook = lua_gethook(L);
+    r->mask = lua_gethookmask(L);
+    r->count = lua_gethookcount(L);
+    r->since = r->read = seconds();
+    r->left = r->stride;
+    lnet *n = r->net, *snap = r->snap;
+    nerve_optim *o = r->opt->opt;
+    double old_clip = nerve_optim_clip(o);
+    while (r->done < r->epochs) {
+      lua_Integer left = r->epochs - r->done;
+      e->epochs = left < CHUNK ? (int)left : CHUNK;
+      if (r->clip >= 0) nerve_optim_set_clip(o, r->clip);
+      n->busy = 1;
+      if (snap) snap->busy = 1;
+      s = nerve_net_train_epochs(n->net, e);
+      n->busy = 0;
+      if (snap) snap->busy = 0;
+      nerve_optim_set_clip(o, old_clip);
+      for (int i = 0; i < e->done; i++) {
+        lua_pushnumber(L, r->losses[i]);
+        lua_rawseti(L, 12, r->first + r->done + i);
+      }
+      r->done += e->done;
+      if (s || e->stopped != NERVE_STOP_EPOCHS) break;
     }
-    done += e.done;
-    if (s || e.stopped != NERVE_STOP_EPOCHS) break;
+    if (s || e->stopped != NERVE_STOP_PAUSED) break;
+    /* paused between two batches, the network in order: let Lua run */
+    if (!lua_isuserdata(L, RUN_SLOT)) { /* a yield needs the run kept */
+      train_run *u = (train_run *)lua_newuserdatauv(L, sizeof *u, 0);
+      memcpy(u, r, sizeof *u);
+      r = u;
+      e = &r->e;
+    }
+    pushpoll(L);
+    lua_callk(L, 0, 0, 0, go_on);
   }
-  if (s != NERVE_OK && done == 0) return fiterror(L, n->net, k, s, x, y);
+  if (s != NERVE_OK && r->done == 0)
+    return fiterror(L, r->net->net, e->loss, s, e->x, e->y);
   if (s != NERVE_OK) return ln_error(L, "nerve.fit", s);
   static const char *const why[] = {"epochs", "diverged", "criterion"};
-  lua_pushinteger(L, done);
-  lua_pushnumber(L, e.loss_out);
-  lua_pushnumber(L, e.grad_norm);
-  lua_pushstring(L, why[e.stopped]);
+  lua_pushinteger(L, r->done);
+  lua_pushnumber(L, e->loss_out);
+  lua_pushnumber(L, e->grad_norm);
+  lua_pushstring(L, why[e->stopped]);
   return 4;
+}
+
+static int l_train_epochs(lua_State *L) {
+  lua_settop(L, RUN_SLOT - 1);
+  train_run r;
+  memset(&r, 0, sizeof r);
+  r.stride = 1;
+  return run(L, &r);
 }
 
 /* Forward in evaluation mode (dropout off), leaving the mode as it was:

@@ -168,13 +168,21 @@ static int finite_params(const nerve_net *net) {
   return 1;
 }
 
-/* One epoch on checked rows: the batches in order, stopping at a batch
-** whose loss is NaN or +inf. Returns the summed loss (batch mean times
-** batch size) over n, the same sum nerve.fit forms. */
+/* One epoch on checked rows, from row e->pos on: the batches in order,
+** stopping at a batch whose loss is NaN or +inf. Returns the summed loss
+** (batch mean times batch size) over n, the same sum nerve.fit forms; or,
+** when e->poll asks between two batches, sets *paused and keeps the rows
+** done and their sum in e->pos and e->sum. */
 static nerve_status epoch(nerve_net *net, nerve_epochs *e, int w,
-                          double *mean) {
-  double sum = 0;
-  for (int first = 0; first < e->n; first += e->batch) {
+                          double *mean, int *paused) {
+  double sum = e->pos ? e->sum : 0;
+  for (int first = e->pos; first < e->n; first += e->batch) {
+    if (first > e->pos && e->poll && e->poll(e->poll_ud)) {
+      e->pos = first;
+      e->sum = sum;
+      *paused = 1;
+      return NERVE_OK;
+    }
     int count = e->n - first < e->batch ? e->n - first : e->batch;
     const int32_t *idx = e->order ? e->order + first : NULL;
     int last = first + count >= e->n;
@@ -187,6 +195,7 @@ static nerve_status epoch(nerve_net *net, nerve_epochs *e, int w,
     sum += l * count;
     if (l != l || l == HUGE_VAL) break;
   }
+  e->pos = 0;
   *mean = sum / e->n;
   return NERVE_OK;
 }
@@ -198,21 +207,33 @@ nerve_status nerve_net_train_epochs(nerve_net *net, nerve_epochs *e) {
     return NERVE_EARG;
   if (!e->order) e->n = e->x->rows;
   if (e->n < 1 || (e->shuffle && !e->order)) return NERVE_EARG;
+  if (e->pos < 0 || e->pos >= e->n) return NERVE_EARG;
   int b = e->batch < e->n ? e->batch : e->n, w;
   /* every row once, so the steps below need no checks */
   nerve_status s = NERVE_OK;
   for (int i = 0; !s && i < e->n; i += b)
     s = check_args(net, e->loss, e->x, e->y, e->order ? e->order + i : NULL,
                    i, e->n - i < b ? e->n - i : b, !e->x_finite);
-  /* the snapshot starts as the weights now (its shape checked too) */
-  if (!s && e->snapshot && finite_params(net))
+  /* the snapshot starts as the weights now (its shape checked too), but
+  ** keeps the last whole epoch's through a pause */
+  if (!s && e->snapshot && !e->pos && finite_params(net))
     s = nerve_net_copy_params(e->snapshot, net);
   if (!s) s = nerve__net_reserve(net, b, e->x->cols, 1, e->y->cols, &w);
   while (!s && e->done < e->epochs) {
-    if (e->shuffle) nerve_rng_shuffle(e->shuffle, e->order, e->n);
+    /* a pause between two epochs comes before the shuffle */
+    if (e->done && e->poll && e->poll(e->poll_ud)) {
+      e->stopped = NERVE_STOP_PAUSED;
+      break;
+    }
+    if (e->shuffle && !e->pos) nerve_rng_shuffle(e->shuffle, e->order, e->n);
     double m;
-    s = epoch(net, e, w, &m);
+    int paused = 0;
+    s = epoch(net, e, w, &m, &paused);
     if (s) break;
+    if (paused) {
+      e->stopped = NERVE_STOP_PAUSED;
+      break;
+    }
     e->loss_out = m;
     if (e->losses) e->losses[e->done] = m;
     e->done++;
