@@ -243,11 +243,16 @@ function M.load(path)
   if type(path) ~= "string" then
     error("nerve.checkpoint.load: path must be a string, got " .. type(path), 2)
   end
+  -- io.open would stop at a NUL byte and open another file
+  if path == "" or path:find("\0", 1, true) then
+    return nil, "nerve.checkpoint.load: the path " ..
+      (path == "" and "is empty" or "holds a NUL byte")
+  end
   local f, err = io_open(path, "rb")
   if not f then return nil, err end
-  local s = f:read("a")
+  local s, rerr = f:read("a")
   f:close()
-  if not s then return nil, path .. ": cannot read" end
+  if not s then return nil, path .. ": " .. (rerr or "cannot read") end
   local ck, perr = M.parse(s)
   if not ck then return nil, path .. ": " .. perr end
   return ck

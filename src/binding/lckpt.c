@@ -20,7 +20,8 @@ static int l_crc32(lua_State *L) {
 /* core.write_atomic(path, bytes) -> true | nil, message */
 static int l_write_atomic(lua_State *L) {
   lctx *c = ln_ctx(L);
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = ln_checkpath(L, 1, "nerve.checkpoint.save");
+  if (!path) return 2;
   size_t n;
   const char *s = luaL_checklstring(L, 2, &n);
   errno = 0;

@@ -71,7 +71,8 @@ static int result(lua_State *L, ldbuf *b) {
 /* core.data_csv(path, header, targets, sep) */
 static int l_csv(lua_State *L) {
   lctx *c = ln_ctx(L);
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = ln_checkpath(L, 1, "nerve.data.csv");
+  if (!path) return 2;
   nerve_csv_opts o;
   o.header = lua_toboolean(L, 2);
   lua_Integer t = luaL_checkinteger(L, 3);
@@ -94,7 +95,8 @@ static int l_csv(lua_State *L) {
 
 static int l_fann(lua_State *L) {
   lctx *c = ln_ctx(L);
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = ln_checkpath(L, 1, "nerve.data.fann");
+  if (!path) return 2;
   ldbuf *b = newbuf(L);
   nerve_data_err e;
   b->ctx = c->ctx;
@@ -106,7 +108,8 @@ static int l_fann(lua_State *L) {
 /* core.data_idx(path) -> matrix, {dims...} */
 static int l_idx(lua_State *L) {
   lctx *c = ln_ctx(L);
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = ln_checkpath(L, 1, "nerve.data.idx");
+  if (!path) return 2;
   ldbuf *b = newbuf(L);
   nerve_data_err e;
   b->ctx = c->ctx;
@@ -126,8 +129,10 @@ static int l_idx(lua_State *L) {
 
 static int l_mnist(lua_State *L) {
   lctx *c = ln_ctx(L);
-  const char *images = luaL_checkstring(L, 1);
-  const char *labels = luaL_checkstring(L, 2);
+  const char *images = ln_checkpath(L, 1, "nerve.data.mnist");
+  if (!images) return 2;
+  const char *labels = ln_checkpath(L, 2, "nerve.data.mnist");
+  if (!labels) return 2;
   ldbuf *b = newbuf(L);
   nerve_data_err e;
   int which;

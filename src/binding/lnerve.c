@@ -154,6 +154,18 @@ double ln_checkclip(lua_State *L, int arg) {
   return v;
 }
 
+const char *ln_checkpath(lua_State *L, int arg, const char *fn) {
+  size_t n;
+  const char *path = luaL_checklstring(L, arg, &n);
+  const char *why = n == 0                 ? "the path is empty"
+                    : memchr(path, 0, n) ? "the path holds a NUL byte"
+                                         : NULL;
+  if (!why) return path;
+  luaL_pushfail(L);
+  lua_pushfstring(L, "%s: %s", fn, why);
+  return NULL;
+}
+
 /* Frees the engine context when the state closes; the registry keeps the
 ** context userdata alive until then, and every engine object made with it
 ** holds a reference to it, so it is finalized last. */

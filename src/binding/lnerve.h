@@ -87,6 +87,10 @@ void ln_createmeta(lua_State *L, const char *tname, const luaL_Reg *metameth,
                    const luaL_Reg *meth);
 lua_Integer ln_checkdim(lua_State *L, int arg, const char *what);
 double ln_checkclip(lua_State *L, int arg);
+/* The path at arg, or NULL after pushing nil and a message naming fn: a
+** path holding a NUL byte would name another file (the C library stops at
+** it), an empty one none. */
+const char *ln_checkpath(lua_State *L, int arg, const char *fn);
 #define LN_FLOATBUF 32
 const char *ln_float(char buf[LN_FLOATBUF], float v);
 /* "" or "s": the plural ending for a count in a message */

@@ -439,7 +439,8 @@ static int net_serialize(lua_State *L) {
 
 static int net_save(lua_State *L) {
   ln_ctx(L);
-  const char *path = luaL_checkstring(L, 2); /* may convert: first */
+  const char *path = ln_checkpath(L, 2, "nerve.save"); /* may convert: first */
+  if (!path) return 2;
   lnet *n = ln_checknet(L, 1);
   errno = 0;
   n->busy = 1;
@@ -485,7 +486,8 @@ static int l_deserialize(lua_State *L) {
 
 static int l_load(lua_State *L) {
   lctx *c = ln_ctx(L);
-  const char *path = luaL_checkstring(L, 1);
+  const char *path = ln_checkpath(L, 1, "nerve.load");
+  if (!path) return 2;
   lnet *n = ln_newnet(L);
   errno = 0;
   nerve_status s = nerve_net_load(c->ctx, path, &n->net);

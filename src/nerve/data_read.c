@@ -166,7 +166,7 @@ int nerve__rd_get(rd *r, nerve_data_err *e) {
   int c = nerve__rd_peek(r, e);
   if (c >= 0) {
     r->pos++;
-    if (c == '\n') r->line++;
+    if (c == '\n') r->line++, r->bol = nerve__rd_offset(r);
   }
   return c;
 }
@@ -221,3 +221,7 @@ int nerve__rd_bytes(rd *r, unsigned char *p, size_t n, nerve_data_err *e) {
 }
 
 unsigned long long nerve__rd_offset(const rd *r) { return r->offset + r->pos; }
+
+unsigned long long nerve__rd_column(const rd *r) {
+  return nerve__rd_offset(r) - r->bol + 1;
+}

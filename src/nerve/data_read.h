@@ -21,6 +21,7 @@ typedef struct rd {
   size_t pos, len;
   unsigned long long offset; /* bytes consumed before buf */
   long line;                 /* 1-based line of the next byte */
+  unsigned long long bol;    /* offset of that line's first byte */
   long tokline;              /* line of the last word read */
   int eof, gz, zinit, in_eof;
   int binary; /* errors give the byte offset, not the line */
@@ -44,12 +45,15 @@ nerve_status nerve__rd_open(nerve_ctx *ctx, rd *r, const char *path,
 void nerve__rd_close(nerve_ctx *ctx, rd *r);
 /* The next byte (not consumed), or -1 at the end or on an error (r->bad). */
 int nerve__rd_peek(rd *r, nerve_data_err *e);
-/* The next byte, consumed (counting lines), or -1. */
+/* The next byte, consumed (counting lines), or -1. Consume bytes other
+** than newlines by r->pos++ or this: only this counts lines. */
 int nerve__rd_get(rd *r, nerve_data_err *e);
 /* Reads exactly n bytes; 0 when the data ends first (or on an error). */
 int nerve__rd_bytes(rd *r, unsigned char *p, size_t n, nerve_data_err *e);
 /* Bytes consumed so far. */
 unsigned long long nerve__rd_offset(const rd *r);
+/* The 1-based column (in bytes) of the next byte on its line. */
+unsigned long long nerve__rd_column(const rd *r);
 /* Appends v: NERVE_OK, NERVE_ENOMEM or NERVE_ELIMIT (e says so). */
 nerve_status nerve__push(nerve_ctx *ctx, grow *g, float v, long line,
                          nerve_data_err *e);

@@ -32,8 +32,17 @@ static int tonum(const char *tok, float *v) {
   return 1;
 }
 
+/* A NUL byte where a token is read: text files have none, and one would
+** cut the token short where strtod reads it (e sets where). */
+static int nul(rd *r, nerve_data_err *e) {
+  nerve__data_err(e, r->line, 0, "a NUL byte at column %llu, expected text",
+                  nerve__rd_column(r));
+  return -1;
+}
+
 /* Reads characters up to (not including) a separator, newline or the end
-** into tok, trimming spaces. Returns 0 if the field is too long. */
+** into tok, trimming spaces. Returns 0 if the field is too long, -1 at a
+** NUL byte (e set). */
 static int read_field(rd *r, int sep, char *tok, nerve_data_err *e) {
   size_t n = 0;
   int c, ws = is_space(sep);
@@ -41,6 +50,7 @@ static int read_field(rd *r, int sep, char *tok, nerve_data_err *e) {
     r->pos++;
   while ((c = nerve__rd_peek(r, e)) >= 0 && c != sep && c != '\n' &&
          !(ws && is_space(c))) {
+    if (c == 0) return nul(r, e);
     if (n + 1 >= TOKMAX) return 0;
     tok[n++] = (char)c;
     r->pos++;
@@ -52,7 +62,8 @@ static int read_field(rd *r, int sep, char *tok, nerve_data_err *e) {
 }
 
 /* Skips spaces and newlines, then reads a whitespace-separated token.
-** tok is empty at the end of the data. Returns 0 if it is too long. */
+** tok is empty at the end of the data. Returns 0 if it is too long, -1 at
+** a NUL byte (e set). */
 static int read_word(rd *r, char *tok, nerve_data_err *e) {
   int c;
   while ((c = nerve__rd_peek(r, e)) >= 0 && (is_space(c) || c == '\n'))
@@ -60,6 +71,7 @@ static int read_word(rd *r, char *tok, nerve_data_err *e) {
   size_t n = 0;
   if (c >= 0) r->tokline = r->line;
   while ((c = nerve__rd_peek(r, e)) >= 0 && !is_space(c) && c != '\n') {
+    if (c == 0) return nul(r, e);
     if (n + 1 >= TOKMAX) return 0;
     tok[n++] = (char)c;
     r->pos++;
@@ -79,7 +91,9 @@ static int csv_line(rd *r, int sep, float *row, int maxf, int *blank,
   *blank = 0;
   for (;;) {
     long line = r->line;
-    if (!read_field(r, sep, tok, e)) {
+    int got = read_field(r, sep, tok, e);
+    if (got < 0) return -1;
+    if (!got) {
       nerve__data_err(e, line, 0,
                       "field %d is longer than %d characters, expected a "
                       "number",
@@ -233,6 +247,7 @@ static nerve_status fann_read(nerve_ctx *ctx, rd *r, grow *gx, grow *gy,
   for (int i = 0; i < 3; i++) {
     int ok = read_word(r, tok, e);
     if (r->bad) return r->bad;
+    if (ok < 0) return NERVE_EFORMAT;
     if (!ok || !header_int(tok, i == 2 ? 0 : 1, &hdr[i])) {
       nerve__data_err(e, r->line, 0,
                       "header: '%s', expected %s (an integer %d..%d)",
@@ -253,6 +268,7 @@ static nerve_status fann_read(nerve_ctx *ctx, rd *r, grow *gx, grow *gy,
     for (int j = 0; j < per; j++) {
       int ok = read_word(r, tok, e);
       if (r->bad) return r->bad;
+      if (ok < 0) return NERVE_EFORMAT;
       float v;
       int in = j < hdr[1];
       int k = in ? j + 1 : j - hdr[1] + 1;
@@ -275,6 +291,7 @@ static nerve_status fann_read(nerve_ctx *ctx, rd *r, grow *gx, grow *gy,
   }
   int ok = read_word(r, tok, e);
   if (r->bad) return r->bad;
+  if (ok < 0) return NERVE_EFORMAT;
   if (!ok || tok[0]) {
     nerve__data_err(e, r->line, 0,
                     "'%s' after the %d samples, expected the end of "

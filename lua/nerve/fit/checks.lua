@@ -447,6 +447,14 @@ local function check_schedule(p, opts)
   p.rate, p.clip = rate, clip
 end
 
+-- A path option: io.open would stop at a NUL byte and open another file.
+local function check_path(name, path)
+  if path == "" then fail(LEVEL, "option '%s': the path is empty", name) end
+  if path:find("\0", 1, true) then
+    fail(LEVEL, "option '%s': the path holds a NUL byte", name)
+  end
+end
+
 -- Checkpoints: {path = , every = 1} or a path; resume = true (from
 -- checkpoint.path when that file exists) or a path (must load).
 local function check_checkpoint(p, opts)
@@ -470,6 +478,7 @@ local function check_checkpoint(p, opts)
       fail(LEVEL, "option 'checkpoint' must be a path or {path = ..., " ..
         "every = n}, got %s", describe(ckpt))
     end
+    check_path("checkpoint", ckpt)
   end
   local resume = opts.resume
   if resume == true then
@@ -483,6 +492,8 @@ local function check_checkpoint(p, opts)
   elseif resume ~= nil and type(resume) ~= "string" then
     fail(LEVEL, "option 'resume' must be true or a path, got %s",
       describe(resume))
+  elseif type(resume) == "string" then
+    check_path("resume", resume)
   end
   if (ckpt or resume) and not p.core_opt then
     fail(LEVEL, "checkpoints need a nerve optimizer (nerve.sgd, nerve.adam, " ..
