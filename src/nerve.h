@@ -549,7 +549,11 @@ NERVE_API nerve_status nerve_net_deserialize(nerve_ctx *ctx, const void *bytes,
                                              size_t len, nerve_net **out);
 /* Writes the serialised net to path atomically: a temporary file in the
 ** same folder, flushed and synced, then renamed over path; a failure
-** leaves any old file intact. NERVE_EIO with errno set on failure. */
+** leaves any old file intact. Through a symbolic link it replaces the
+** file the link points to; a path naming a directory, device, FIFO or
+** socket is refused (EISDIR, EINVAL). Temporary files a killed save of
+** the same file left behind are removed. NERVE_EIO with errno set on
+** failure. */
 NERVE_API nerve_status nerve_net_save(const nerve_net *net, const char *path);
 /* Reads a model file; NERVE_EIO with errno set when it cannot be read. */
 NERVE_API nerve_status nerve_net_load(nerve_ctx *ctx, const char *path,
@@ -662,7 +666,7 @@ NERVE_API nerve_status nerve_net_confusion(nerve_net *net, const nerve_mat *x,
 
 /* The model format's helpers, for other files (checkpoints): the CRC-32
 ** it uses (polynomial 0xEDB88320, as zlib's), and its atomic write of len
-** bytes to path (temporary file, fsync, rename; NERVE_EIO with errno). */
+** bytes to path (as nerve_net_save writes; NERVE_EIO with errno). */
 NERVE_API uint32_t nerve_crc32(const void *bytes, size_t len);
 NERVE_API nerve_status nerve_file_write(nerve_ctx *ctx, const char *path,
                                         const void *bytes, size_t len);

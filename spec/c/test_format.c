@@ -4,10 +4,13 @@
 ** inconsistent or huge headers), and the toolkit's file helpers.
 */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine.h"
@@ -226,8 +229,100 @@ static void test_toolkit_files(void) {
   end_ctx(ctx, &c);
 }
 
+/* ------------------------------------------------- what a save replaces */
+
+/* The bytes of the file at path, as a string (up to 63 bytes). */
+static const char *contents(const char *path) {
+  static char buf[64];
+  memset(buf, 0, sizeof buf);
+  FILE *f = fopen(path, "rb");
+  if (!f) return "";
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = '\0';
+  fclose(f);
+  return buf;
+}
+
+static int is_kind(const char *path, mode_t kind) {
+  struct stat st;
+  return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == kind;
+}
+
+/* Through a symbolic link (also a dangling one, and a chain) the link's
+** target is written and the link stays; a directory or a FIFO is refused
+** and stays what it was; nothing is left in the folder. */
+static void test_save_targets(nerve_ctx *ctx) {
+  char dir[] = "/tmp/nerve_targetsXXXXXX", a[128], b[128], l[128], l2[128];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(a, sizeof a, "%s/a", dir);
+  snprintf(b, sizeof b, "%s/b", dir);
+  snprintf(l, sizeof l, "%s/link", dir);
+  snprintf(l2, sizeof l2, "%s/link2", dir);
+  CHECK(nerve_file_write(ctx, a, "old", 3) == NERVE_OK);
+  CHECK(symlink("a", l) == 0 && symlink("link", l2) == 0);
+  CHECK(nerve_file_write(ctx, l2, "new", 3) == NERVE_OK);
+  CHECK(is_kind(l, S_IFLNK) && is_kind(l2, S_IFLNK) && is_kind(a, S_IFREG));
+  CHECK(strcmp(contents(a), "new") == 0);
+  /* dangling: the target is made */
+  CHECK(unlink(l) == 0 && symlink("b", l) == 0);
+  CHECK(nerve_file_write(ctx, l, "made", 4) == NERVE_OK);
+  CHECK(is_kind(l, S_IFLNK) && strcmp(contents(b), "made") == 0);
+  /* a directory, a FIFO, a loop */
+  char sub[128], fifo[128];
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+  CHECK(mkdir(sub, 0700) == 0 && mkfifo(fifo, 0600) == 0);
+  errno = 0;
+  CHECK(nerve_file_write(ctx, sub, "x", 1) == NERVE_EIO && errno == EISDIR);
+  errno = 0;
+  CHECK(nerve_file_write(ctx, fifo, "x", 1) == NERVE_EIO && errno == EINVAL);
+  CHECK(is_kind(sub, S_IFDIR) && is_kind(fifo, S_IFIFO));
+  CHECK(unlink(l) == 0 && symlink("link", l) == 0);
+  errno = 0;
+  CHECK(nerve_file_write(ctx, l, "x", 1) == NERVE_EIO && errno == ELOOP);
+  CHECK(unlink(a) == 0 && unlink(b) == 0 && unlink(l) == 0 &&
+        unlink(l2) == 0 && unlink(fifo) == 0 && rmdir(sub) == 0);
+  CHECK(rmdir(dir) == 0); /* nothing else was left */
+}
+
+/* A killed save leaves target.tmpXXXXXX: the next save of target removes
+** it, but not one a live save holds locked, nor other files. */
+static void test_save_leftovers(nerve_ctx *ctx) {
+  char dir[] = "/tmp/nerve_leftXXXXXX", t[128], old[128], live[128],
+                      other[128], near[128];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(t, sizeof t, "%s/model.bin", dir);
+  snprintf(old, sizeof old, "%s/model.bin.tmpAbC123", dir);
+  snprintf(live, sizeof live, "%s/model.bin.tmpLiVe99", dir);
+  snprintf(other, sizeof other, "%s/other.bin.tmpAbC123", dir);
+  snprintf(near, sizeof near, "%s/model.bin.tmpAbC1234", dir);
+  CHECK(nerve_file_write(ctx, old, "killed", 6) == NERVE_OK);
+  CHECK(nerve_file_write(ctx, live, "writing", 7) == NERVE_OK);
+  CHECK(nerve_file_write(ctx, other, "other", 5) == NERVE_OK);
+  CHECK(nerve_file_write(ctx, near, "near", 4) == NERVE_OK);
+  int fd = open(live, O_RDONLY);
+  CHECK(fd >= 0 && flock(fd, LOCK_EX) == 0);
+  CHECK(nerve_file_write(ctx, t, "model", 5) == NERVE_OK);
+  CHECK(access(old, F_OK) != 0);  /* removed */
+  CHECK(access(live, F_OK) == 0); /* locked: a live writer's */
+  CHECK(access(other, F_OK) == 0 && access(near, F_OK) == 0);
+  CHECK(strcmp(contents(t), "model") == 0);
+  if (fd >= 0) close(fd);
+  CHECK(unlink(t) == 0 && unlink(live) == 0 && unlink(other) == 0 &&
+        unlink(near) == 0 && rmdir(dir) == 0);
+}
+
+static void test_save_files(void) {
+  counter c;
+  nerve_ctx *ctx = new_ctx(&c);
+  test_save_targets(ctx);
+  test_save_leftovers(ctx);
+  end_ctx(ctx, &c);
+}
+
 int main(void) {
   test_format();
   test_toolkit_files();
+  test_save_files();
   return check_report("test_format");
 }

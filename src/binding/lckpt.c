@@ -30,7 +30,7 @@ static int l_write_atomic(lua_State *L) {
   if (st != NERVE_OK) {
     int e = errno;
     luaL_pushfail(L);
-    lua_pushfstring(L, "%s: %s", path, e ? strerror(e) : nerve_strerror(st));
+    lua_pushfstring(L, "%s: %s", path, ln_saveerror(e, st));
     return 2;
   }
   lua_pushboolean(L, 1);

@@ -4,6 +4,7 @@
 ** conversion, metatable creation and the argument checks the type files
 ** share. The type files call it; it calls none of them.
 */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,11 @@ const char *ln_checkpath(lua_State *L, int arg, const char *fn) {
   luaL_pushfail(L);
   lua_pushfstring(L, "%s: %s", fn, why);
   return NULL;
+}
+
+const char *ln_saveerror(int e, nerve_status s) {
+  if (e == EINVAL) return "not a regular file (a device, FIFO or socket)";
+  return e ? strerror(e) : nerve_strerror(s);
 }
 
 /* Frees the engine context when the state closes; the registry keeps the

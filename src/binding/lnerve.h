@@ -91,6 +91,9 @@ double ln_checkclip(lua_State *L, int arg);
 ** path holding a NUL byte would name another file (the C library stops at
 ** it), an empty one none. */
 const char *ln_checkpath(lua_State *L, int arg, const char *fn);
+/* Why a save failed with s and errno e (EINVAL: the path names a device,
+** FIFO or socket, which a save never replaces). */
+const char *ln_saveerror(int e, nerve_status s);
 #define LN_FLOATBUF 32
 const char *ln_float(char buf[LN_FLOATBUF], float v);
 /* "" or "s": the plural ending for a count in a message */

@@ -450,7 +450,7 @@ static int net_save(lua_State *L) {
   if (s != NERVE_OK) {
     int e = errno;
     luaL_pushfail(L);
-    lua_pushfstring(L, "%s: %s", path, e ? strerror(e) : nerve_strerror(s));
+    lua_pushfstring(L, "%s: %s", path, ln_saveerror(e, s));
     return 2;
   }
   lua_pushboolean(L, 1);
