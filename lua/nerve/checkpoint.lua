@@ -20,7 +20,7 @@ local core = require "nerve.core"
 
 local type, error, pairs, ipairs, tostring, setmetatable, pcall, rawequal =
   type, error, pairs, ipairs, tostring, setmetatable, pcall, rawequal
-local mtype = math.type
+local mtype, huge = math.type, math.huge
 local pack, unpack, format = string.pack, string.unpack, string.format
 local concat, sort = table.concat, table.sort
 local io_open = io.open
@@ -210,6 +210,25 @@ Checkpoint.__index = Checkpoint
 Checkpoint.__name = "nerve.Checkpoint"
 registry[Checkpoint.__name] = Checkpoint
 
+-- The optimizers whose state a checkpoint can hold.
+local KINDS = { sgd = true, adam = true, adamw = true, rmsprop = true,
+  adagrad = true, rprop = true }
+
+-- Why a saved optimizer section cannot be restored, or nil: everything
+-- restore would set is checked here, so that a restore never fails half
+-- way (weights replaced, then the optimizer refused).
+local function bad_optimizer(o)
+  if not KINDS[o.kind] then
+    return "unknown optimizer '" .. tostring(o.kind) .. "'"
+  end
+  if o.steps < 0 then return "negative optimizer step count" end
+  if not (o.lr >= 0 and o.lr < huge) then return "optimizer lr not a finite number >= 0" end
+  if not (o.clip >= 0 and o.clip < 1e300) then
+    return "optimizer clip not a finite number >= 0"
+  end
+  if #o.bytes % 4 ~= 0 then return "corrupt optimizer state" end
+end
+
 --- nerve.checkpoint.parse(bytes): a checkpoint from bytes, or nil, message.
 function M.parse(s)
   if type(s) ~= "string" then
@@ -234,6 +253,11 @@ function M.parse(s)
     if not ok2 then return nil, "nerve checkpoint: corrupt optimizer" end
     ck.optimizer = { kind = kind, steps = steps, lr = lr, clip = clip,
       bytes = bytes }
+    local why = bad_optimizer(ck.optimizer)
+    if why then return nil, "nerve checkpoint: " .. why end
+  end
+  if #sections.rng ~= #core.rng_state() then
+    return nil, "nerve checkpoint: corrupt generator state"
   end
   return ck
 end

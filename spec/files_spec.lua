@@ -1,7 +1,9 @@
--- NUL bytes: in text data they are an error with the line and column
--- (strtod would stop at one and read "3\0junk" as 3), and a path holding
--- one is refused wherever a path is taken (the C library would stop at it
--- and use another file).
+-- Hostile files and paths: NUL bytes in text data are an error with the
+-- line and column (strtod would stop at one and read "3\0junk" as 3); a
+-- path holding one is refused wherever a path is taken (the C library
+-- would stop at it and use another file); a save goes through symbolic
+-- links and never replaces what is not a regular file; a checkpoint whose
+-- optimizer settings cannot be restored is refused when it is parsed.
 local nerve = require "nerve"
 
 local function write(path, bytes)
@@ -111,5 +113,45 @@ describe("a save", function()
     assert.is_nil(ok)
     assert.matches("not a regular file", err, 1, true)
     os.execute("rm -r " .. dir)
+  end)
+end)
+
+describe("a checkpoint whose optimizer settings cannot be restored", function()
+  local core = nerve.core
+  -- the checkpoint's sections, its optimizer section replaced, re-sealed
+  local function with_optimizer(bytes, kind, steps, lr, clip)
+    local _, version, _, count = string.unpack("<c8I4I8I4", bytes)
+    local pos, sections = 25, {}
+    for _ = 1, count do
+      local name, data
+      name, data, pos = string.unpack("<s4s4", bytes, pos)
+      if name == "optimizer" then
+        local _, _, _, _, state = string.unpack("<s4i8dds4", data)
+        data = string.pack("<s4i8dds4", kind, steps, lr, clip, state)
+      end
+      sections[#sections + 1] = string.pack("<s4s4", name, data)
+    end
+    local body = table.concat(sections)
+    local all = string.pack("<c8I4I8I4", "NERVECKP", version,
+      24 + #body + 4, count) .. body
+    return all .. string.pack("<I4", core.crc32(all))
+  end
+
+  it("is refused when it is parsed, so restore never half-applies", function()
+    nerve.seed(3)
+    local net = nerve.sequential{ nerve.linear(2, 2) }
+    local opt = nerve.adam(net, { lr = 0.01 })
+    local good = nerve.checkpoint.bytes{ net = net, optimizer = opt }
+    assert.is_truthy(nerve.checkpoint.parse(with_optimizer(good, "adam", 0,
+      0.01, 0)))
+    for _, case in ipairs{
+      { "adam", 0, 0 / 0, 0, "lr" }, { "adam", 0, math.huge, 0, "lr" },
+      { "adam", 0, 0.01, -1, "clip" }, { "adam", -5, 0.01, 0, "step" },
+      { "nadam", 0, 0.01, 0, "unknown optimizer 'nadam'" } } do
+      local ck, err = nerve.checkpoint.parse(with_optimizer(good, case[1],
+        case[2], case[3], case[4]))
+      assert.is_nil(ck)
+      assert.matches(case[5], err, 1, true)
+    end
   end)
 end)
