@@ -316,7 +316,7 @@ end
 nerve.stop = require "nerve.stop"
 nerve.schedule = require "nerve.schedule"
 nerve.checkpoint = require "nerve.checkpoint"
-nerve.fit = require("nerve.fit").fit
+nerve.fit = require "nerve.fit"
 nerve.data = require "nerve.data"
 nerve.metrics = require "nerve.metrics"
 nerve.trainer = require("nerve.trainer").trainer
