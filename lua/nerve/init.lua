@@ -321,6 +321,7 @@ nerve.data = require "nerve.data"
 nerve.metrics = require "nerve.metrics"
 nerve.trainer = require("nerve.trainer").trainer
 nerve.plot = require "nerve.plot"
+nerve.show = require("nerve.show").show
 do
   local help = require "nerve.help"
   help.attach(nerve)

@@ -323,6 +323,8 @@ return {
     { "nerve.plot.sparkline", "nerve.plot.sparkline(report | numbers [, width = 60]) -> string", "A one-line chart, resampled by averaging." },
     { "nerve.plot.svg", "nerve.plot.svg(report [, {width = 640, height = 400, title, log}]) -> string", "The SVG text of the training and validation loss; the axes are labelled with round numbers (1, 2 or 5 x 10^k, decades on a log scale)." },
     { "nerve.plot.loss", "nerve.plot.loss(report, path [, opts]) -> true | nil, message", "Writes `nerve.plot.svg`'s text to `path`." },
+    { "nerve.show", "nerve.show(value) -> string",
+      "A readable text of any value: nerve's objects as `tostring` gives them, plain tables with their contents (keys sorted, nested to depth 3, at most 40 entries each). `./nerve`'s REPL shows the results of expressions this way." },
     { "nerve.help", "nerve.help([fn | name | object]) -> string",
       "This reference: the index, one entry (by function or by name, e.g. `\"fit\"`, `\"net:forward\"`), or the methods and fields of an object's type or of a namespace such as `nerve.data`." },
   },
