@@ -9,7 +9,8 @@
 -- default is data/mnist-10k. The recipe: every training digit also moved
 -- one pixel in each of 8 directions (nerve.data.shift; 72,000 rows), a
 -- 784-256-128-10 ReLU network on logits with cross-entropy, Adam with a
--- cosine-decayed learning rate from 2e-3, batches of 128, 8 epochs.
+-- learning rate from 2e-3 decayed by nerve.schedule.cosine, batches of
+-- 128, 8 epochs.
 -- --bf16 trains with bfloat16 matrix products (net:precision).
 
 local nerve = require "nerve"
@@ -75,14 +76,13 @@ local x_aug, y_aug = nerve.data.concat(xs), nerve.data.concat(ys)
 
 local net = nerve.mlp{ 784, 256, 128, 10, hidden = "relu", output = "linear" }
 net:precision(precision)
-local lr = 2e-3
-local opt = nerve.adam(net, { lr = lr })
 local report = nerve.fit(net, x_aug, y_aug, {
-  loss = nerve.cross_entropy(), optimizer = opt, epochs = epochs,
-  batch = 128, seed = seed,
+  loss = nerve.cross_entropy(),
+  optimizer = nerve.adam(net, { lr = 2e-3 }),
+  -- 2e-3 at epoch 1, decaying along a half cosine towards 0
+  schedule = nerve.schedule.cosine{ lr = 2e-3, epochs = epochs },
+  epochs = epochs, batch = 128, seed = seed,
   on_epoch = function(state)
-    -- cosine decay to 0 at the last epoch
-    opt.lr = lr * 0.5 * (1 + math.cos(math.pi * state.epoch / epochs))
     print(("  epoch %d/%d  loss %.4f  %.1f s"):format(state.epoch, epochs,
       state.loss, state.seconds))
   end,

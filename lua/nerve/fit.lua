@@ -31,4 +31,7 @@ local function fit(net, x, y, opts)
   return report
 end
 
-return { fit = fit }
+-- The module is the function itself, not a table holding it: Lua names a
+-- function in a traceback by a field of package.loaded that holds it, and
+-- a table here would make that "nerve.fit.fit" as often as "nerve.fit".
+return fit

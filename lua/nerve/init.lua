@@ -316,11 +316,12 @@ end
 nerve.stop = require "nerve.stop"
 nerve.schedule = require "nerve.schedule"
 nerve.checkpoint = require "nerve.checkpoint"
-nerve.fit = require("nerve.fit").fit
+nerve.fit = require "nerve.fit"
 nerve.data = require "nerve.data"
 nerve.metrics = require "nerve.metrics"
 nerve.trainer = require("nerve.trainer").trainer
 nerve.plot = require "nerve.plot"
+nerve.show = require("nerve.show").show
 do
   local help = require "nerve.help"
   help.attach(nerve)

@@ -5,11 +5,11 @@
 --   assert(nerve.plot.loss(report, "loss.svg"))   training and validation
 --
 -- A report is fit's (history, val_history) or any array of numbers.
-local type, error, ipairs, tostring, pairs = type, error, ipairs, tostring,
-  pairs
+local type, error, ipairs, tostring, pairs, tonumber = type, error, ipairs,
+  tostring, pairs, tonumber
 local format, rep, concat = string.format, string.rep, table.concat
-local floor, log, huge, max, min = math.floor, math.log, math.huge,
-  math.max, math.min
+local floor, log, huge, max, min, math_abs = math.floor, math.log, math.huge,
+  math.max, math.min, math.abs
 local utf8_char = utf8.char
 local io = io
 local _ENV = nil
@@ -62,6 +62,82 @@ local function scaler(lo, hi, want_log)
   return function(v) return (f(v) - a) / (b - a) end, use_log
 end
 
+-- ------------------------------------------------------------ ticks
+
+-- The smallest of 1, 2, 5 x 10^k that is >= v (v > 0).
+local function nice(v)
+  local k = floor(log(v, 10) + 1e-9)
+  for _, m in ipairs{ 1, 2, 5, 10 } do
+    local step = m * 10 ^ k
+    if step >= v * (1 - 1e-9) then return step end
+  end
+  return 10 ^ (k + 1)
+end
+
+-- Tick values for the loss axis and the axis's ends, which are ticks too,
+-- so every label is a round number: on a linear scale about 5 steps of
+-- 1, 2 or 5 x 10^k; on a log scale the decades, with 2 and 5 between
+-- them when the range covers two decades or less.
+local function value_ticks(lo, hi, is_log)
+  local ticks = {}
+  if is_log then
+    local a = floor(log(lo, 10) + 1e-9)
+    local b = floor(log(hi, 10) - 1e-9) + 1
+    local marks = b - a <= 2 and { 1, 2, 5 } or { 1 }
+    -- at most about 6 decades labelled, the top one among them
+    local every = max(1, (b - a + 5) // 6)
+    b = a + -((a - b) // every) * every
+    for k = a, b do
+      if (k - a) % every == 0 or #marks > 1 then
+        for _, m in ipairs(marks) do
+          ticks[#ticks + 1] = m * 10 ^ k
+        end
+      end
+    end
+    -- keep the ticks that bracket [lo, hi] and those inside it
+    local first, last = 1, #ticks
+    for i = 1, #ticks do
+      if ticks[i] <= lo * (1 + 1e-9) then first = i end
+    end
+    for i = #ticks, 1, -1 do
+      if ticks[i] >= hi * (1 - 1e-9) then last = i end
+    end
+    local kept = {}
+    for i = first, last do kept[#kept + 1] = ticks[i] end
+    return kept, kept[1], kept[#kept]
+  end
+  if hi - lo <= 1e-12 * max(1, hi < 0 and -hi or hi) then
+    local pad = lo ~= 0 and (lo < 0 and -lo or lo) * 0.1 or 1
+    lo, hi = lo - pad, hi + pad
+  end
+  local step = nice((hi - lo) / 5)
+  local k0, k1 = floor(lo / step + 1e-9), -floor(-hi / step + 1e-9)
+  for k = k0, k1 do ticks[#ticks + 1] = k * step end
+  return ticks, k0 * step, k1 * step
+end
+
+-- Epoch ticks for 1..n: 1, then the multiples of a round step.
+local function epoch_ticks(n)
+  if n <= 1 then return { 1 } end
+  local step = max(1, floor(nice((n - 1) / 5) + 0.5))
+  local ticks = { 1 }
+  for e = step, n, step do
+    if e > 1 then ticks[#ticks + 1] = e end
+  end
+  return ticks
+end
+
+-- A tick's label: the shortest %g that shows it (no float noise).
+local function tick_label(v)
+  for digits = 1, 12 do
+    local s = format("%." .. digits .. "g", v)
+    if tonumber(s) and math_abs(tonumber(s) - v) <= 1e-9 * math_abs(v) then
+      return s
+    end
+  end
+  return format("%.12g", v)
+end
+
 local SPARKS = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" }
 
 --- A one-line chart of an array of numbers (or a report's history),
@@ -89,8 +165,10 @@ end
 -- Braille cells: dot (x, y) of a cell, x in 0..1, y in 0..3 from the top.
 local DOT = { [0] = { [0] = 0x01, 0x02, 0x04, 0x40 }, { [0] = 0x08, 0x10, 0x20, 0x80 } }
 
+local VAL_MARK = "•"
+
 --- A braille chart of the training loss (and the validation loss, drawn
--- as a dotted line under it when the report has one), returned as a
+-- with • marks when the report has one), returned as a
 -- string. opts: width (60), height (12) in characters, log (true, false
 -- or nil for automatic).
 function M.terminal(r, opts)
@@ -118,38 +196,46 @@ function M.terminal(r, opts)
     if s ~= s then return nil end
     return floor((1 - s) * (DY - 1) + 0.5)
   end
-  local function draw(a, dotted)
+  local function at(a, x)
     local n = #a
-    local prev
-    for x = 0, DX - 1 do
-      local i = n == 1 and 1 or floor(x * (n - 1) / (DX - 1) + 0.5) + 1
-      local y = ypos(a[i])
-      if y then
-        if dotted then
-          if x % 3 == 0 then dot(x, y) end
-        else
-          -- join the previous column's point so steep falls stay lines
-          local y0 = prev or y
-          for yy = min(y0, y), max(y0, y) do dot(x, yy) end
-          dot(x, y)
-        end
+    return a[n == 1 and 1 or floor(x * (n - 1) / (DX - 1) + 0.5) + 1]
+  end
+  local prev
+  for x = 0, DX - 1 do
+    local y = ypos(at(train, x))
+    if y then
+      -- join the previous column's point so steep falls stay lines
+      local y0 = prev or y
+      for yy = min(y0, y), max(y0, y) do dot(x, yy) end
+    end
+    prev = y
+  end
+  -- The validation curve in a glyph of its own, every other character
+  -- (and the last), so it stands out from the braille line and the
+  -- training curve still shows between its marks where they overlap.
+  local marks = {}
+  if val then
+    for c = 0, W - 1 do
+      if c % 2 == 0 or c == W - 1 then
+        local y = ypos(at(val, 2 * c + 1))
+        if y then marks[(y // 4) * W + c + 1] = true end
       end
-      prev = y
     end
   end
-  draw(train, false)
-  if val then draw(val, true) end
   local fmt = function(v) return format("%.3g", v) end
   local top, bottom = fmt(hi), fmt(lo)
   local lw = max(#top, #bottom)
   local lines = {}
   lines[1] = format("%s loss%s, %d epoch%s%s", rep(" ", lw),
     is_log and " (log scale)" or "", #train, #train == 1 and "" or "s",
-    val and "  (dotted: validation)" or "")
+    val and "  (" .. VAL_MARK .. " validation)" or "")
   for row = 0, H - 1 do
     local label = row == 0 and top or row == H - 1 and bottom or ""
     local chars = {}
-    for c = 1, W do chars[c] = utf8_char(0x2800 + cells[row * W + c]) end
+    for c = 1, W do
+      local k = row * W + c
+      chars[c] = marks[k] and VAL_MARK or utf8_char(0x2800 + cells[k])
+    end
     lines[#lines + 1] = format("%" .. lw .. "s %s%s", label,
       (row == 0 or row == H - 1) and "┤" or "│", concat(chars))
   end
@@ -176,7 +262,10 @@ function M.svg(r, opts)
   local L, R, T, B = 70, 20, 40, 50
   local pw, ph = W - L - R, H - T - B
   local lo, hi = range(train, val or {})
-  local scale, is_log = scaler(lo, hi, opts.log)
+  local _, is_log = scaler(lo, hi, opts.log)
+  local yticks
+  yticks, lo, hi = value_ticks(lo, hi, is_log)
+  local scale = scaler(lo, hi, is_log)
   local n = max(#train, val and #val or 0)
   local function px(i) return L + (n == 1 and pw / 2 or (i - 1) * pw / (n - 1)) end
   local function py(v)
@@ -195,22 +284,14 @@ function M.svg(r, opts)
   -- axes, ticks and grid
   add('<path d="M%d %d V%d H%d" stroke="black" fill="none"/>\n', L, T,
     T + ph, L + pw)
-  for k = 0, 4 do
-    local y = T + k * ph / 4
-    local s = 1 - k / 4
-    local v
-    if is_log then
-      v = 10 ^ (log(lo, 10) + s * (log(hi, 10) - log(lo, 10)))
-    else
-      v = lo + s * (hi - lo)
-    end
+  for _, v in ipairs(yticks) do
+    local y = py(v)
     add('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#ddd"/>\n',
       L, y, L + pw, y)
     add('<text x="%d" y="%.1f" text-anchor="end">%s</text>\n', L - 6, y + 4,
-      format("%.3g", v))
+      tick_label(v))
   end
-  for k = 0, 4 do
-    local i = 1 + floor(k * (n - 1) / 4 + 0.5)
+  for _, i in ipairs(epoch_ticks(n)) do
     add('<text x="%.1f" y="%d" text-anchor="middle">%d</text>\n', px(i),
       T + ph + 18, i)
   end

@@ -1,7 +1,8 @@
 --- nerve.progress: fit's `progress = true` display on stderr.
 --
 -- On a terminal, one line redrawn in place: a bar of the epochs run, the
--- epoch, the loss (and validation loss), samples per second and the time
+-- epoch, the loss (and validation loss and metric, named: "accuracy
+-- 0.967"), samples per second and the time
 -- left if every epoch runs (a stop criterion may end sooner). Anywhere
 -- else (a pipe, a log file, a test's fake stderr) plain lines, one per
 -- report, so logs stay readable.
@@ -47,11 +48,19 @@ local function reason(state, stopped)
   return stopped
 end
 
+-- "  accuracy 0.9667" when fit measures a metric (fmt: its number format).
+local function metric(state, name, fmt)
+  if state.val_metric == nil then return "" end
+  return format("  %s " .. fmt, name or "metric", state.val_metric)
+end
+
 --- The text of one report: state is fit's, epochs the most epochs, rows
--- the samples per epoch, stopped the reason when training has ended.
-function M.text(state, epochs, rows, stopped, width)
+-- the samples per epoch, stopped the reason when training has ended,
+-- metric_name what fit's metric is called.
+function M.text(state, epochs, rows, stopped, width, metric_name)
   if stopped then stopped = reason(state, stopped) end
-  local val = state.val_loss and format("  val %.4g", state.val_loss) or ""
+  local val = (state.val_loss and format("  val %.4g", state.val_loss) or "")
+    .. metric(state, metric_name, "%.4g")
   local rate = state.seconds > 0 and state.epoch * rows / state.seconds or 0
   local left = epochs > state.epoch and state.seconds / state.epoch
     * (epochs - state.epoch) or 0
@@ -69,16 +78,17 @@ end
 
 --- Writes one report to f (default io.stderr): redrawn in place on a
 -- terminal, a plain line otherwise.
-function M.show(state, epochs, rows, stopped, f)
+function M.show(state, epochs, rows, stopped, f, metric_name)
   f = f or io.stderr
   if core.isatty(f) then
     -- the last epoch ends the bar's line even when no criterion fired
     if not stopped and state.epoch >= epochs then stopped = "epochs" end
-    f:write("\r", M.text(state, epochs, rows, stopped, columns() - 1),
-      "\27[K", stopped and "\n" or "")
+    f:write("\r", M.text(state, epochs, rows, stopped, columns() - 1,
+      metric_name), "\27[K", stopped and "\n" or "")
     f:flush()
   else
-    local val = state.val_loss and format("  val %.6g", state.val_loss) or ""
+    local val = (state.val_loss and format("  val %.6g", state.val_loss) or "")
+      .. metric(state, metric_name, "%.6g")
     f:write(format("nerve.fit: epoch %d/%d  loss %.6g%s  %.1fs%s\n",
       state.epoch, epochs, state.loss, val, state.seconds,
       stopped and "  (" .. reason(state, stopped) .. ")" or ""))

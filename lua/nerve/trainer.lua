@@ -113,7 +113,7 @@ function M.trainer(net, x, y, opts)
     self.state = state
     if on_epoch then return on_epoch(state) end
   end
-  local fit = require("nerve.fit").fit
+  local fit = require "nerve.fit"
   self.co = co_create(function()
     return fit(net, x, y, fit_opts)
   end)

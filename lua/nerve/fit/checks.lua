@@ -402,6 +402,8 @@ local function check_validation(p, opts)
   end
 
   local metric = opts.metric
+  -- the progress bar's label: the built-in metric's name, or "metric"
+  local metric_name = type(metric) == "string" and metric or "metric"
   if metric ~= nil then
     if type(metric) == "string" then
       local f = metrics.by_name[metric]
@@ -420,6 +422,7 @@ local function check_validation(p, opts)
     end
   end
   p.x_val, p.y_val, p.metric = x_val, y_val, metric
+  p.metric_name = metric ~= nil and metric_name or nil
 end
 
 -- The learning-rate schedule and gradient clipping.

@@ -275,7 +275,8 @@ local function record(r, state, now, stopped)
       or now - r.last_print >= 0.5) then
     r.last_print = now
     -- a bar on a terminal, plain lines elsewhere (nerve/progress.lua)
-    require("nerve.progress").show(state, epochs, r.n, stopped, io.stderr)
+    require("nerve.progress").show(state, epochs, r.n, stopped, io.stderr,
+      r.metric_name)
   end
   if r.ckpt and (stopped or epoch == epochs or epoch % r.every == 0) then
     local ok, err = checkpoint_mod.save(r.ckpt, { net = r.net,
