@@ -90,6 +90,12 @@ describe("a path with a NUL byte, or an empty one", function()
     end, "nerve.fit: option 'checkpoint': the path holds a NUL byte")
   end)
 
+  it("is refused by plot.loss", function()
+    local ok, err = nerve.plot.loss({ losses = { 1, 0.5 } }, "p\0.svg")
+    assert.is_nil(ok)
+    assert.equals("nerve.plot.loss: the path holds a NUL byte", err)
+  end)
+
   it("checkpoint.load of a directory says why", function()
     local ck, err = nerve.checkpoint.load(".")
     assert.is_nil(ck)

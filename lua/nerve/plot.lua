@@ -326,6 +326,11 @@ function M.loss(r, path, opts)
   if type(path) ~= "string" then
     error("nerve.plot.loss: path must be a string, got " .. type(path), 2)
   end
+  -- io.open would stop at a NUL byte and write another file
+  if path == "" or path:find("\0", 1, true) then
+    return nil, "nerve.plot.loss: the path " ..
+      (path == "" and "is empty" or "holds a NUL byte")
+  end
   local text = M.svg(r, opts)
   local f, err = io.open(path, "w")
   if not f then return nil, err end
