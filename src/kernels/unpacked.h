@@ -66,7 +66,7 @@ static V_ATTR void narrow(int m, int n, int k, const float *a, size_t ars,
 #define GU_SMALL(n, k) ((n) <= VW && (k) <= 16)
 #else
 #define GU_SMALL(n, k) 0
-#define narrow tiles
+#define narrow tiles /* never called: keeps the dead branch compiling */
 #endif
 
 /* V_ZEROUPPER before returning: the tiles are noinline helpers (simd.h) */
