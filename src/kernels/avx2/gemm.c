@@ -1,6 +1,6 @@
 /*
-** avx2/gemm.c - the unpacked GEMM slots (the shapes where packing does not
-** pay, gemm.c) and colsum with AVX2 + FMA.
+** avx2/gemm.c - the register tiles of the unpacked GEMM slots with AVX2 +
+** FMA (unpacked.h drives them and holds colsum).
 **
 ** nn and tn share one register-tiled micro-kernel: a tile of C of 6 rows
 ** by 2 vectors (16 columns), or of up to 3 rows by 4 vectors (enough
@@ -15,10 +15,7 @@
 #include "kernels/simd.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AVX2 __attribute__((target("avx2,fma")))
-#define INL static inline __attribute__((always_inline, target("avx2,fma")))
+#include "kernels/avx2/vec.h"
 
 enum { MR = 6, NV = 4, KC = 256 }; /* KC: depth of a pass over C */
 
@@ -27,7 +24,7 @@ enum { MR = 6, NV = 4, KC = 256 }; /* KC: depth of a pass over C */
 ** itself when acc, else the bias or zero. When masked, lm masks the last
 ** vector of a row (lr lanes on). mr, nv and masked are constants once
 ** inlined. */
-INL void tile(const int mr, const int nv, const int masked, int k,
+V_INL void tile(const int mr, const int nv, const int masked, int k,
               const float *a, size_t ars, size_t acs, const float *b,
               size_t ldb, float *c, size_t ldc, const float *bias, int acc,
               __m256i lm, int lr) {
@@ -113,7 +110,7 @@ typedef void tile_fn(int k, const float *a, size_t ars, size_t acs,
                      const float *b, size_t ldb, float *c, size_t ldc,
                      const float *bias, int acc, __m256i lm, int lr);
 #define TILE(r, v, t)                                                   \
-  static AVX2 __attribute__((noinline)) void tile##r##v##t(             \
+  static V_ATTR __attribute__((noinline)) void tile##r##v##t(             \
       int k, const float *a, size_t ars, size_t acs, const float *b,    \
       size_t ldb, float *c, size_t ldc, const float *bias, int acc,     \
       __m256i lm, int lr) {                                             \
@@ -138,7 +135,7 @@ static tile_fn *const tile_fns[MR][NV][2] = {ROW4(1), ROW4(2), ROW4(3),
 /* One pass of C (m x n) over kc of k: the bias (nn) or C itself (tn, and
 ** every pass after the first) plus that part of A B. Tiles of 6 x 16, the
 ** last rows 3 x 32 or less. */
-static AVX2 void pass(int m, int n, int kc, const float *a, size_t ars,
+static V_ATTR void pass(int m, int n, int kc, const float *a, size_t ars,
                       size_t acs, const float *b, size_t ldb, float *c,
                       size_t ldc, const float *bias, int acc) {
   for (int i = 0; i < m; i += MR) {
@@ -157,83 +154,15 @@ static AVX2 void pass(int m, int n, int kc, const float *a, size_t ars,
   }
 }
 
-/* C (m x n) for nn (acc = 0) and tn (acc = 1), in passes over KC of k:
-** the rows of A a pass reads stay in L1. */
-static AVX2 void tiles(int m, int n, int k, const float *a, size_t ars,
-                       size_t acs, const float *b, size_t ldb, float *c,
-                       size_t ldc, const float *bias, int acc) {
-  int p = 0;
-  do { /* at least once: k = 0 still sets C to the bias */
-    int kc = k - p < KC ? k - p : KC;
-    pass(m, n, kc, a + p * acs, ars, acs, b + p * ldb, ldb, c, ldc,
-         p ? NULL : bias, acc || p);
-    p += kc;
-  } while (p < k);
-}
-
-/* C of at most 8 columns over a short k (nets the size of XOR): one
-** vector per row, without the setup of the tiles; the same sums in the
-** same order. */
-static AVX2 void narrow(int m, int n, int k, const float *a, size_t ars,
-                        size_t acs, const float *b, size_t ldb, float *c,
-                        size_t ldc, const float *bias, int acc) {
-  __m256i mk = nerve_mask8((size_t)n);
-  __m256 init = bias ? _mm256_maskload_ps(bias, mk) : _mm256_setzero_ps();
-  for (int i = 0; i < m; i++) {
-    const float *ai = a + i * ars;
-    float *ci = c + i * ldc;
-    __m256 s = acc ? _mm256_maskload_ps(ci, mk) : init;
-    for (int p = 0; p < k; p++)
-      s = _mm256_fmadd_ps(_mm256_broadcast_ss(ai + p * acs),
-                          _mm256_maskload_ps(b + p * ldb, mk), s);
-    if (n < 8) nerve_store8(ci, s, (size_t)n);
-    else _mm256_storeu_ps(ci, s);
-  }
-}
-
-static AVX2 void gemm_nn(int m, int n, int k, const float *a, int lda,
-                         const float *b, int ldb, float *c, int ldc,
-                         const float *bias) {
-  if (n <= 8 && k <= 16)
-    narrow(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias,
-           0);
-  else
-    tiles(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias,
-          0);
-  NERVE_ZEROUPPER();
-}
-
-/* C = A^T B onto C (acc) or onto zero (C is only written). */
-static AVX2 void tn(int m, int n, int k, const float *a, int lda,
-                 const float *b, int ldb, float *c, int ldc, int acc) {
-  if (n <= 8 && k <= 16)
-    narrow(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
-           acc);
-  else
-    tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
-          acc);
-  NERVE_ZEROUPPER();
-}
-
-static AVX2 void gemm_tn(int m, int n, int k, const float *a, int lda,
-                 const float *b, int ldb, float *c, int ldc) {
-  tn(m, n, k, a, lda, b, ldb, c, ldc, 1);
-}
-
-static AVX2 void gemm_tn_set(int m, int n, int k, const float *a, int lda,
-                     const float *b, int ldb, float *c, int ldc) {
-  tn(m, n, k, a, lda, b, ldb, c, ldc, 0);
-}
-
 /* The sums of v0 .. v3 in lanes 0 .. 3. */
-INL __m128 reduce4(__m256 v0, __m256 v1, __m256 v2, __m256 v3) {
+V_INL __m128 reduce4(__m256 v0, __m256 v1, __m256 v2, __m256 v3) {
   __m256 u = _mm256_hadd_ps(_mm256_hadd_ps(v0, v1), _mm256_hadd_ps(v2, v3));
   return _mm_add_ps(_mm256_castps256_ps128(u), _mm256_extractf128_ps(u, 1));
 }
 
 /* C (mr <= 3 x nr <= 4) = A B^T: dot products of rows of A and rows of B
 ** over k, 8 at a time, the last chunk masked. */
-INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
+V_INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
               const float *b, size_t ldb, float *c, size_t ldc) {
   __m256 z = _mm256_setzero_ps();
   __m256 v00 = z, v01 = z, v02 = z, v03 = z, v10 = z, v11 = z, v12 = z,
@@ -282,80 +211,10 @@ INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
   }
 }
 
-typedef void dots_fn(int k, const float *a, size_t lda, const float *b,
-                     size_t ldb, float *c, size_t ldc);
-#define DOTS(r, q)                                                      \
-  static AVX2 __attribute__((noinline)) void dots##r##q(                \
-      int k, const float *a, size_t lda, const float *b, size_t ldb,    \
-      float *c, size_t ldc) {                                           \
-    dots(r, q, k, a, lda, b, ldb, c, ldc);                              \
-  }
-#define DOTSR(r) DOTS(r, 1) DOTS(r, 2) DOTS(r, 3) DOTS(r, 4)
-DOTSR(1) DOTSR(2) DOTSR(3)
-#undef DOTSR
-#undef DOTS
-#define ROW(r) {dots##r##1, dots##r##2, dots##r##3, dots##r##4}
-static dots_fn *const dots_fns[3][4] = {ROW(1), ROW(2), ROW(3)};
-#undef ROW
-
-static AVX2 void gemm_nt(int m, int n, int k, const float *a, int lda,
-                         const float *b, int ldb, float *c, int ldc) {
-  float bt[NERVE_NT_BUF];
-  if (nerve_nt_short(n, k, b, ldb, bt)) {
-    gemm_nn(m, n, k, a, lda, bt, n, c, ldc, NULL);
-    return;
-  }
-  size_t la = (size_t)lda, lb = (size_t)ldb, lc = (size_t)ldc;
-  for (int i = 0; i < m; i += 3) {
-    int mr = m - i < 3 ? m - i : 3;
-    const float *ai = a + i * la;
-    float *ci = c + i * lc;
-    for (int j = 0; j < n; j += 4) {
-      int nr = n - j < 4 ? n - j : 4;
-      dots_fns[mr - 1][nr - 1](k, ai, la, b + j * lb, lb, ci + j, lc);
-    }
-  }
-  NERVE_ZEROUPPER();
-}
-
-/* Adds the rows in order, as the reference does: the same sums. Columns
-** go 32 at a time, then 8 at a time with the last masked. */
-static AVX2 void colsum(int m, int n, const float *a, int lda, float *out) {
-  size_t la = (size_t)lda;
-  int j = 0;
-  for (; j + 32 <= n; j += 32) {
-    __m256 s0 = _mm256_loadu_ps(out + j), s1 = _mm256_loadu_ps(out + j + 8),
-           s2 = _mm256_loadu_ps(out + j + 16),
-           s3 = _mm256_loadu_ps(out + j + 24);
-    for (int i = 0; i < m; i++) {
-      const float *ai = a + i * la + j;
-      s0 = _mm256_add_ps(s0, _mm256_loadu_ps(ai));
-      s1 = _mm256_add_ps(s1, _mm256_loadu_ps(ai + 8));
-      s2 = _mm256_add_ps(s2, _mm256_loadu_ps(ai + 16));
-      s3 = _mm256_add_ps(s3, _mm256_loadu_ps(ai + 24));
-    }
-    _mm256_storeu_ps(out + j, s0);
-    _mm256_storeu_ps(out + j + 8, s1);
-    _mm256_storeu_ps(out + j + 16, s2);
-    _mm256_storeu_ps(out + j + 24, s3);
-  }
-  for (; j < n; j += 8) {
-    __m256i mk = nerve_mask8(n - j < 8 ? n - j : 8);
-    __m256 s = _mm256_maskload_ps(out + j, mk);
-    for (int i = 0; i < m; i++)
-      s = _mm256_add_ps(s, _mm256_maskload_ps(a + i * la + j, mk));
-    if (n - j < 8) nerve_store8(out + j, s, n - j);
-    else _mm256_storeu_ps(out + j, s);
-  }
-}
-
-void nerve_gemm_avx2(nerve_kernels *k) {
-  k->gemm_nn = gemm_nn;
-  k->gemm_nt = gemm_nt;
-  k->gemm_tn = gemm_tn;
-  k->gemm_tn_set = gemm_tn_set;
-  k->colsum = colsum;
-}
+#define GU_DR 3
+#define GU_NARROW 1
+#define GU_SETTER nerve_gemm_avx2
+#include "kernels/unpacked.h"
 
 #else
 

@@ -1,6 +1,6 @@
 /*
-** avx512/gemm.c - the unpacked GEMM slots (the shapes where packing does
-** not pay, gemm.c) and colsum with AVX-512F.
+** avx512/gemm.c - the register tiles of the unpacked GEMM slots with
+** AVX-512F (unpacked.h drives them and holds colsum).
 **
 ** nn and tn share one register-tiled micro-kernel: a tile of up to 6 rows
 ** by 4 vectors (64 columns) of C lives in 24 registers while rows of B are
@@ -16,25 +16,16 @@
 #include "kernels/simd.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define AVX512 __attribute__((target("avx512f,avx2,fma")))
-#define INL                                                             \
-  static inline __attribute__((always_inline, target("avx512f,avx2,fma")))
+#include "kernels/avx512/vec.h"
 
 enum { MR = 6, NV = 4, NR = 16 * NV, KC = 512 }; /* KC: depth of a pass */
-
-/* Lanes 0 .. r-1 of 16 on (r <= 16). */
-INL __mmask16 tail(int r) {
-  return (__mmask16)(r >= 16 ? 0xffffu : (1u << r) - 1);
-}
 
 /* C (mr x 16 nv) = init + sum_p A(r, p) B(p, :) with A(r, p) = a[r * ars +
 ** p * acs] (nn: ars = lda, acs = 1; tn: ars = 1, acs = lda). init is C
 ** itself when acc, else the bias or zero. lm masks the last vector of a
 ** row. mr and nv are constants once inlined, which drops the unused rows
 ** and vectors. */
-INL void tile(const int mr, const int nv, int k, const float *a, size_t ars,
+V_INL void tile(const int mr, const int nv, int k, const float *a, size_t ars,
               size_t acs, const float *b, size_t ldb, float *c, size_t ldc,
               const float *bias, int acc, __mmask16 lm) {
   const __mmask16 m0 = nv == 1 ? lm : 0xffff, m1 = nv == 2 ? lm : 0xffff,
@@ -107,7 +98,7 @@ typedef void tile_fn(int k, const float *a, size_t ars, size_t acs,
                      const float *b, size_t ldb, float *c, size_t ldc,
                      const float *bias, int acc, __mmask16 lm);
 #define TILE(r, v)                                                      \
-  static AVX512 __attribute__((noinline)) void tile##r##v(              \
+  static V_ATTR __attribute__((noinline)) void tile##r##v(              \
       int k, const float *a, size_t ars, size_t acs, const float *b,    \
       size_t ldb, float *c, size_t ldc, const float *bias, int acc,     \
       __mmask16 lm) {                                                   \
@@ -124,7 +115,7 @@ static tile_fn *const tile_fns[MR][NV] = {ROW(1), ROW(2), ROW(3),
 
 /* One pass of C (m x n) over kc of k: the bias (nn) or C itself (tn, and
 ** every pass after the first) plus that part of A B. */
-static AVX512 void pass(int m, int n, int kc, const float *a, size_t ars,
+static V_ATTR void pass(int m, int n, int kc, const float *a, size_t ars,
                         size_t acs, const float *b, size_t ldb, float *c,
                         size_t ldc, const float *bias, int acc) {
   for (int i = 0; i < m; i += MR) {
@@ -133,82 +124,16 @@ static AVX512 void pass(int m, int n, int kc, const float *a, size_t ars,
     float *ci = c + i * ldc;
     for (int j = 0; j < n; j += NR) {
       int nr = n - j < NR ? n - j : NR, nv = (nr + 15) / 16;
-      __mmask16 lm = tail(nr - 16 * (nv - 1));
+      __mmask16 lm = v_tail(nr - 16 * (nv - 1));
       tile_fns[mr - 1][nv - 1](kc, ai, ars, acs, b + j, ldb, ci + j, ldc,
                                bias ? bias + j : NULL, acc, lm);
     }
   }
 }
 
-/* C (m x n) for nn (acc = 0) and tn (acc = 1), in passes over KC of k. */
-static AVX512 void tiles(int m, int n, int k, const float *a, size_t ars,
-                         size_t acs, const float *b, size_t ldb, float *c,
-                         size_t ldc, const float *bias, int acc) {
-  int p = 0;
-  do { /* at least once: k = 0 still sets C to the bias */
-    int kc = k - p < KC ? k - p : KC;
-    pass(m, n, kc, a + p * acs, ars, acs, b + p * ldb, ldb, c, ldc,
-         p ? NULL : bias, acc || p);
-    p += kc;
-  } while (p < k);
-}
-
-/* C of at most 16 columns over a short k (nets the size of XOR): one
-** masked vector per row, without the setup of the tiles; the same sums in
-** the same order. */
-static AVX512 void narrow(int m, int n, int k, const float *a, size_t ars,
-                          size_t acs, const float *b, size_t ldb, float *c,
-                          size_t ldc, const float *bias, int acc) {
-  __mmask16 mk = tail(n);
-  __m512 init = bias ? _mm512_maskz_loadu_ps(mk, bias) : _mm512_setzero_ps();
-  for (int i = 0; i < m; i++) {
-    const float *ai = a + i * ars;
-    float *ci = c + i * ldc;
-    __m512 s = acc ? _mm512_maskz_loadu_ps(mk, ci) : init;
-    for (int p = 0; p < k; p++)
-      s = _mm512_fmadd_ps(_mm512_set1_ps(ai[p * acs]),
-                          _mm512_maskz_loadu_ps(mk, b + p * ldb), s);
-    _mm512_mask_storeu_ps(ci, mk, s);
-  }
-}
-
-static AVX512 void gemm_nn(int m, int n, int k, const float *a, int lda,
-                           const float *b, int ldb, float *c, int ldc,
-                           const float *bias) {
-  if (n <= 16 && k <= 16)
-    narrow(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias,
-           0);
-  else
-    tiles(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias,
-          0);
-  NERVE_ZEROUPPER();
-}
-
-/* C = A^T B onto C (acc) or onto zero (C is only written). */
-static AVX512 void tn(int m, int n, int k, const float *a, int lda,
-                 const float *b, int ldb, float *c, int ldc, int acc) {
-  if (n <= 16 && k <= 16)
-    narrow(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
-           acc);
-  else
-    tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL,
-          acc);
-  NERVE_ZEROUPPER();
-}
-
-static AVX512 void gemm_tn(int m, int n, int k, const float *a, int lda,
-                 const float *b, int ldb, float *c, int ldc) {
-  tn(m, n, k, a, lda, b, ldb, c, ldc, 1);
-}
-
-static AVX512 void gemm_tn_set(int m, int n, int k, const float *a, int lda,
-                     const float *b, int ldb, float *c, int ldc) {
-  tn(m, n, k, a, lda, b, ldb, c, ldc, 0);
-}
-
 /* Sums the 16 accumulators v[4 c + r] into one vector whose 128-bit block
 ** r holds the 4 sums of row r (lane c). */
-INL __m512 reduce16(const __m512 *v) {
+V_INL __m512 reduce16(const __m512 *v) {
 #define PAIR(sh, u, w, i1, i2)                                          \
   _mm512_add_ps(sh(u, w, i1), sh(u, w, i2))
 #define L1(i) PAIR(_mm512_shuffle_f32x4, v[2 * i], v[2 * i + 1], 0x44, 0xee)
@@ -227,7 +152,7 @@ INL __m512 reduce16(const __m512 *v) {
 
 /* C (mr x nr, both <= 4) = A B^T: dot products of rows of A and rows of B
 ** over k, 16 at a time, the last chunk masked. */
-INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
+V_INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
               const float *b, size_t ldb, float *c, size_t ldc) {
   __m512 z0 = _mm512_setzero_ps();
   __m512 v[16] = {z0, z0, z0, z0, z0, z0, z0, z0,
@@ -252,7 +177,7 @@ INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
     STEP
   }
   if (p < k) {
-    const __mmask16 mk = tail(k - p);
+    const __mmask16 mk = v_tail(k - p);
     STEP
   }
 #undef STEP
@@ -273,79 +198,10 @@ INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
   }
 }
 
-typedef void dots_fn(int k, const float *a, size_t lda, const float *b,
-                     size_t ldb, float *c, size_t ldc);
-#define DOTS(r, q)                                                      \
-  static AVX512 __attribute__((noinline)) void dots##r##q(              \
-      int k, const float *a, size_t lda, const float *b, size_t ldb,    \
-      float *c, size_t ldc) {                                           \
-    dots(r, q, k, a, lda, b, ldb, c, ldc);                              \
-  }
-#define DOTSR(r) DOTS(r, 1) DOTS(r, 2) DOTS(r, 3) DOTS(r, 4)
-DOTSR(1) DOTSR(2) DOTSR(3) DOTSR(4)
-#undef DOTSR
-#undef DOTS
-#define ROW(r) {dots##r##1, dots##r##2, dots##r##3, dots##r##4}
-static dots_fn *const dots_fns[4][4] = {ROW(1), ROW(2), ROW(3), ROW(4)};
-#undef ROW
-
-static AVX512 void gemm_nt(int m, int n, int k, const float *a, int lda,
-                           const float *b, int ldb, float *c, int ldc) {
-  float bt[NERVE_NT_BUF];
-  if (nerve_nt_short(n, k, b, ldb, bt)) {
-    gemm_nn(m, n, k, a, lda, bt, n, c, ldc, NULL);
-    return;
-  }
-  size_t la = (size_t)lda, lb = (size_t)ldb, lc = (size_t)ldc;
-  for (int i = 0; i < m; i += 4) {
-    int mr = m - i < 4 ? m - i : 4;
-    const float *ai = a + i * la;
-    float *ci = c + i * lc;
-    for (int j = 0; j < n; j += 4) {
-      int nr = n - j < 4 ? n - j : 4;
-      dots_fns[mr - 1][nr - 1](k, ai, la, b + j * lb, lb, ci + j, lc);
-    }
-  }
-  NERVE_ZEROUPPER();
-}
-
-/* Adds the rows in order, as the reference does: the same sums. Columns
-** go 64 at a time, then 16 at a time with the last masked. */
-static AVX512 void colsum(int m, int n, const float *a, int lda, float *out) {
-  size_t la = (size_t)lda;
-  int j = 0;
-  for (; j + 64 <= n; j += 64) {
-    __m512 s0 = _mm512_loadu_ps(out + j), s1 = _mm512_loadu_ps(out + j + 16),
-           s2 = _mm512_loadu_ps(out + j + 32),
-           s3 = _mm512_loadu_ps(out + j + 48);
-    for (int i = 0; i < m; i++) {
-      const float *ai = a + i * la + j;
-      s0 = _mm512_add_ps(s0, _mm512_loadu_ps(ai));
-      s1 = _mm512_add_ps(s1, _mm512_loadu_ps(ai + 16));
-      s2 = _mm512_add_ps(s2, _mm512_loadu_ps(ai + 32));
-      s3 = _mm512_add_ps(s3, _mm512_loadu_ps(ai + 48));
-    }
-    _mm512_storeu_ps(out + j, s0);
-    _mm512_storeu_ps(out + j + 16, s1);
-    _mm512_storeu_ps(out + j + 32, s2);
-    _mm512_storeu_ps(out + j + 48, s3);
-  }
-  for (; j < n; j += 16) {
-    __mmask16 mk = tail(n - j);
-    __m512 s = _mm512_maskz_loadu_ps(mk, out + j);
-    for (int i = 0; i < m; i++)
-      s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(mk, a + i * la + j));
-    _mm512_mask_storeu_ps(out + j, mk, s);
-  }
-}
-
-void nerve_gemm_avx512(nerve_kernels *k) {
-  k->gemm_nn = gemm_nn;
-  k->gemm_nt = gemm_nt;
-  k->gemm_tn = gemm_tn;
-  k->gemm_tn_set = gemm_tn_set;
-  k->colsum = colsum;
-}
+#define GU_DR 4
+#define GU_NARROW 1
+#define GU_SETTER nerve_gemm_avx512
+#include "kernels/unpacked.h"
 
 #else
 

@@ -1,6 +1,7 @@
 /*
-** neon/gemm.c - the GEMM and colsum slots with aarch64 NEON (ASIMD, always
-** present there: no runtime check).
+** neon/gemm.c - the register tiles of the GEMM slots with aarch64 NEON
+** (ASIMD, always present there: no runtime check); unpacked.h drives them
+** and holds colsum.
 **
 ** nn and tn share one register-tiled micro-kernel, avx2/gemm.c's design
 ** in 128-bit vectors: a tile of C of 8 rows by 3 vectors (12 columns), or
@@ -19,20 +20,18 @@
 #include "kernels/simd.h"
 
 #if defined(__aarch64__)
-#include <arm_neon.h>
-
-#define INL static inline __attribute__((always_inline))
+#include "kernels/neon/vec.h"
 
 enum { MR = 8, NV = 3, MRW = 4, NVW = 6, KC = 256 };
 
 /* Vector v of a row at p: whole, or the last one's lr lanes when masked. */
-INL float32x4_t loadv(const float *p, int v, int last, size_t lr) {
+V_INL float32x4_t loadv(const float *p, int v, int last, size_t lr) {
   return last ? nerve_load4(p + 4 * v, lr, 0.0f) : vld1q_f32(p + 4 * v);
 }
 
 /* n <= 4 elements of A, s apart, into lanes 0 .. n-1 (tn's are adjacent:
 ** one load when all four are there). */
-INL float32x4_t loada(const float *p, size_t s, const int n) {
+V_INL float32x4_t loada(const float *p, size_t s, const int n) {
   if (n == 4 && s == 1) return vld1q_f32(p);
   float32x4_t v = vld1q_dup_f32(p);
   if (n > 1) v = vld1q_lane_f32(p + s, v, 1);
@@ -48,7 +47,7 @@ INL float32x4_t loada(const float *p, size_t s, const int n) {
 ** tile's column of A sits in two registers, multiplied in by lane: 24
 ** sums, 6 rows of B and A's 2 fit in the 32 registers (8 broadcasts would
 ** not). Named variables rather than arrays: lanes must be constants. */
-INL void tile(const int mr, const int nv, const int masked, int k,
+V_INL void tile(const int mr, const int nv, const int masked, int k,
               const float *a, size_t ars, size_t acs, const float *b,
               size_t ldb, float *c, size_t ldc, const float *bias, int acc,
               size_t lr) {
@@ -160,38 +159,6 @@ static void pass(int m, int n, int kc, const float *a, size_t ars,
   }
 }
 
-/* C (m x n) for nn (acc = 0), tn (acc = 1) and tn_set (acc = 0, no
-** bias), in passes over KC of k: the rows of A a pass reads stay in L1. */
-static void tiles(int m, int n, int k, const float *a, size_t ars,
-                  size_t acs, const float *b, size_t ldb, float *c,
-                  size_t ldc, const float *bias, int acc) {
-  int p = 0;
-  do { /* at least once: k = 0 still sets C to the bias */
-    int kc = k - p < KC ? k - p : KC;
-    pass(m, n, kc, a + p * acs, ars, acs, b + p * ldb, ldb, c, ldc,
-         p ? NULL : bias, acc || p);
-    p += kc;
-  } while (p < k);
-}
-
-static void gemm_nn(int m, int n, int k, const float *a, int lda,
-                    const float *b, int ldb, float *c, int ldc,
-                    const float *bias) {
-  tiles(m, n, k, a, (size_t)lda, 1, b, (size_t)ldb, c, (size_t)ldc, bias, 0);
-}
-
-static void gemm_tn(int m, int n, int k, const float *a, int lda,
-                    const float *b, int ldb, float *c, int ldc) {
-  tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL, 1);
-}
-
-/* Onto zero rather than onto C: C is only written, and the sums are
-** gemm_tn's onto a zeroed C (0 + x rounds to x). */
-static void gemm_tn_set(int m, int n, int k, const float *a, int lda,
-                        const float *b, int ldb, float *c, int ldc) {
-  tiles(m, n, k, a, 1, (size_t)lda, b, (size_t)ldb, c, (size_t)ldc, NULL, 0);
-}
-
 /* The loops over a tile's rows and columns unrolled whole (GCC at -O2
 ** would not), so that its arrays live in registers. */
 #define UNROLL _Pragma("GCC unroll 4")
@@ -199,7 +166,7 @@ static void gemm_tn_set(int m, int n, int k, const float *a, int lda,
 /* C (mr <= 4 x nr <= 4) = A B^T: dot products of rows of A and rows of B
 ** over k, 4 at a time, the last chunk lane-loaded (zeros past k). Each
 ** sum is reduced the same way whatever the tile's shape. */
-INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
+V_INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
               const float *b, size_t ldb, float *c, size_t ldc) {
   float32x4_t v[4][4], x[4], y;
   UNROLL
@@ -238,82 +205,10 @@ INL void dots(const int mr, const int nr, int k, const float *a, size_t lda,
   }
 }
 
-typedef void dots_fn(int k, const float *a, size_t lda, const float *b,
-                     size_t ldb, float *c, size_t ldc);
-#define DOTS(r, q)                                                      \
-  static __attribute__((noinline)) void dots##r##q(                     \
-      int k, const float *a, size_t lda, const float *b, size_t ldb,    \
-      float *c, size_t ldc) {                                           \
-    dots(r, q, k, a, lda, b, ldb, c, ldc);                              \
-  }
-#define DOTSR(r) DOTS(r, 1) DOTS(r, 2) DOTS(r, 3) DOTS(r, 4)
-DOTSR(1) DOTSR(2) DOTSR(3) DOTSR(4)
-#undef DOTSR
-#undef DOTS
-#define ROW(r) {dots##r##1, dots##r##2, dots##r##3, dots##r##4}
-static dots_fn *const dots_fns[4][4] = {ROW(1), ROW(2), ROW(3), ROW(4)};
-#undef ROW
-
-static void gemm_nt(int m, int n, int k, const float *a, int lda,
-                    const float *b, int ldb, float *c, int ldc) {
-  float bt[NERVE_NT_BUF];
-  if (nerve_nt_short(n, k, b, ldb, bt)) {
-    gemm_nn(m, n, k, a, lda, bt, n, c, ldc, NULL);
-    return;
-  }
-  size_t la = (size_t)lda, lb = (size_t)ldb, lc = (size_t)ldc;
-  for (int i = 0; i < m; i += 4) {
-    int mr = m - i < 4 ? m - i : 4;
-    const float *ai = a + i * la;
-    float *ci = c + i * lc;
-    for (int j = 0; j < n; j += 4) {
-      int nr = n - j < 4 ? n - j : 4;
-      dots_fns[mr - 1][nr - 1](k, ai, la, b + j * lb, lb, ci + j, lc);
-    }
-  }
-}
-
-/* Adds the rows in order, as the reference does: the same sums. Columns
-** go 16 at a time, then 4 at a time, then the last 1 to 3 lane-loaded. */
-static void colsum(int m, int n, const float *a, int lda, float *out) {
-  size_t la = (size_t)lda;
-  int j = 0;
-  for (; j + 16 <= n; j += 16) {
-    float32x4_t s0 = vld1q_f32(out + j), s1 = vld1q_f32(out + j + 4),
-                s2 = vld1q_f32(out + j + 8), s3 = vld1q_f32(out + j + 12);
-    for (int i = 0; i < m; i++) {
-      const float *ai = a + i * la + j;
-      s0 = vaddq_f32(s0, vld1q_f32(ai));
-      s1 = vaddq_f32(s1, vld1q_f32(ai + 4));
-      s2 = vaddq_f32(s2, vld1q_f32(ai + 8));
-      s3 = vaddq_f32(s3, vld1q_f32(ai + 12));
-    }
-    vst1q_f32(out + j, s0);
-    vst1q_f32(out + j + 4, s1);
-    vst1q_f32(out + j + 8, s2);
-    vst1q_f32(out + j + 12, s3);
-  }
-  for (; j + 4 <= n; j += 4) {
-    float32x4_t s = vld1q_f32(out + j);
-    for (int i = 0; i < m; i++) s = vaddq_f32(s, vld1q_f32(a + i * la + j));
-    vst1q_f32(out + j, s);
-  }
-  if (j < n) {
-    size_t r = (size_t)(n - j);
-    float32x4_t s = nerve_load4(out + j, r, 0.0f);
-    for (int i = 0; i < m; i++)
-      s = vaddq_f32(s, nerve_load4(a + i * la + j, r, 0.0f));
-    nerve_store4(out + j, s, r);
-  }
-}
-
-void nerve_gemm_neon(nerve_kernels *k) {
-  k->gemm_nn = gemm_nn;
-  k->gemm_nt = gemm_nt;
-  k->gemm_tn = gemm_tn;
-  k->gemm_tn_set = gemm_tn_set;
-  k->colsum = colsum;
-}
+#define GU_DR 4
+#define GU_NARROW 0
+#define GU_SETTER nerve_gemm_neon
+#include "kernels/unpacked.h"
 
 #else
 
