@@ -131,7 +131,9 @@ static void remove_leftovers(const char *target) {
 ** that took the lock first may have unlinked it: then another one. */
 static int open_tmp(char *tmp, const char *target) {
   for (int tries = 0; tries < 8; tries++) {
-    snprintf(tmp, PATHMAX + sizeof TMP, "%s%s", target, TMP);
+    size_t n = strlen(target); /* < PATHMAX (target_of) */
+    memcpy(tmp, target, n);
+    memcpy(tmp + n, TMP, sizeof TMP);
     int fd = mkstemp(tmp);
     if (fd < 0) return -1;
     struct stat a, b;
