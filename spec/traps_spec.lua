@@ -267,3 +267,36 @@ describe("argument errors", function()
       where(function() local c = nerve.metrics.confusion(net, 3); return c end))
   end)
 end)
+
+describe("fit's messages point at the fix", function()
+  local net = nerve.mlp{ 2, 3, 2 }
+  local x = nerve.matrix{ { 0, 1 }, { 1, 0 } }
+  local y = nerve.matrix{ { 1 }, { 2 } }
+
+  it("a learning rate given to fit names the optimizer", function()
+    local ok, err = pcall(nerve.fit, net, x, y, { lr = 0.1 })
+    assert.is_false(ok)
+    assert.matches("'lr' is the optimizer's: optimizer = nerve.sgd(net, { lr = ... })",
+      err, 1, true)
+  end)
+
+  it("class indices with a loss that wants one column per output", function()
+    local ok, err = pcall(nerve.fit, net, x, y,
+      { optimizer = nerve.sgd(net, { lr = 0.1 }), epochs = 1 })
+    assert.is_false(ok)
+    assert.matches("if it holds class indices 1..2, use loss = nerve.cross_entropy()",
+      err, 1, true)
+  end)
+end)
+
+describe("restoring a checkpoint of another shape", function()
+  it("names both networks' layers", function()
+    local a, b = nerve.mlp{ 2, 3, 2 }, nerve.mlp{ 2, 4, 2 }
+    local ck = nerve.checkpoint.parse(nerve.checkpoint.bytes{ net = a })
+    local ok, err = pcall(ck.restore, ck, { net = b })
+    assert.is_false(ok)
+    assert.matches("layers differ from the checkpoint's: linear(2 -> 4), " ..
+      "sigmoid, linear(4 -> 2), sigmoid, against linear(2 -> 3), sigmoid, " ..
+      "linear(3 -> 2), sigmoid", err, 1, true)
+  end)
+end)

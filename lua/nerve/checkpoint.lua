@@ -284,6 +284,15 @@ end
 
 local RESTORE_OPTS = { net = true, optimizer = true, rng = true }
 
+-- The layers of net in a line: "linear(2 -> 3), sigmoid, ...".
+local function layers_of(net)
+  local out = {}
+  for i = 1, #net do
+    out[i] = tostring(net:layer(i)):gsub("^nerve%.", "")
+  end
+  return concat(out, ", ")
+end
+
 --- ck:restore{ net = net, optimizer = opt, rng = true }: puts the saved
 -- weights into net, the saved state into opt (same kind, same network
 -- shapes) and, unless rng = false, nerve's generator. Raises when they do
@@ -322,7 +331,8 @@ function Checkpoint:restore(t)
   -- checks done; now change things (copy_parameters checks layers first)
   if net ~= nil then
     if not pcall(net.copy_parameters, net, self.net) then
-      error(fn .. ": the network's layers differ from the checkpoint's", 2)
+      error(fn .. ": the network's layers differ from the checkpoint's: "
+        .. layers_of(net) .. ", against " .. layers_of(self.net), 2)
     end
   end
   if opt ~= nil then

@@ -84,11 +84,18 @@ local function distance(a, b)
   return prev[#b]
 end
 
+-- Settings that belong to the optimizer, not to fit.
+local OPTIMIZER_SETTINGS = { lr = true, learning_rate = true, momentum = true,
+  weight_decay = true, nesterov = true }
+
 local function check_names(opts, level)
   for k in pairs(opts) do
     if not KNOWN[k] then
       local hint = ""
-      if type(k) == "string" then
+      if OPTIMIZER_SETTINGS[k] then
+        hint = format("; '%s' is the optimizer's: optimizer = nerve.sgd(net, " ..
+          "{ %s = ... }) (or nerve.adam, ...)", k, k == "learning_rate" and "lr" or k)
+      elseif type(k) == "string" then
         local best, bd = nil, 3
         for _, name in ipairs(OPTIONS) do
           local d = distance(k, name)
@@ -183,8 +190,13 @@ local function target_matrix(t, y, what, level)
   end
   local classes = t.loss_name == "cross_entropy" and cols == 1
   if t.n_out > 0 and not classes and cols ~= t.n_out then
-    fail(level + 1, "%s has %s, the network gives %d",
-      what, plural(cols, "column"), t.n_out)
+    local hint = ""
+    if cols == 1 and t.n_out > 1 then
+      hint = "; if it holds class indices 1.." .. t.n_out ..
+        ", use loss = nerve.cross_entropy()"
+    end
+    fail(level + 1, "%s has %s, the network gives %d%s",
+      what, plural(cols, "column"), t.n_out, hint)
   end
   check_values(t, y, rows, cols, classes, what, level + 1)
   return y
