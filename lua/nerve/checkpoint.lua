@@ -25,6 +25,7 @@ local pack, unpack, format = string.pack, string.unpack, string.format
 local concat, sort = table.concat, table.sort
 local io_open = io.open
 local registry = require "nerve.classes"
+local path_problem = require("nerve.options").path_problem
 local _ENV = nil
 
 local M = {}
@@ -267,11 +268,8 @@ function M.load(path)
   if type(path) ~= "string" then
     error("nerve.checkpoint.load: path must be a string, got " .. type(path), 2)
   end
-  -- io.open would stop at a NUL byte and open another file
-  if path == "" or path:find("\0", 1, true) then
-    return nil, "nerve.checkpoint.load: the path " ..
-      (path == "" and "is empty" or "holds a NUL byte")
-  end
+  local bad = path_problem(path)
+  if bad then return nil, "nerve.checkpoint.load: " .. bad end
   local f, err = io_open(path, "rb")
   if not f then return nil, err end
   local s, rerr = f:read("a")

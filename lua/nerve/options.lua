@@ -31,6 +31,14 @@ function M.is_callable(v)
   return type(mt) == "table" and mt.__call ~= nil
 end
 
+--- Why path cannot name a file, or nil: io.open would stop at a NUL byte
+-- and use another file, and an empty path names none (the binding's paths
+-- are checked the same way, ln_checkpath).
+function M.path_problem(path)
+  if path == "" then return "the path is empty" end
+  if path:find("\0", 1, true) then return "the path holds a NUL byte" end
+end
+
 --- options.check(fn, opts, allowed): opts (a table, or nil for {}) when
 -- every key is in the set allowed; otherwise raises an error naming fn and
 -- the bad word, pointing at the line that called fn.

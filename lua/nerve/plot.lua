@@ -12,6 +12,7 @@ local floor, log, huge, max, min, math_abs = math.floor, math.log, math.huge,
   math.max, math.min, math.abs
 local utf8_char = utf8.char
 local io = io
+local options = require "nerve.options"
 local _ENV = nil
 
 local M = {}
@@ -326,11 +327,8 @@ function M.loss(r, path, opts)
   if type(path) ~= "string" then
     error("nerve.plot.loss: path must be a string, got " .. type(path), 2)
   end
-  -- io.open would stop at a NUL byte and write another file
-  if path == "" or path:find("\0", 1, true) then
-    return nil, "nerve.plot.loss: the path " ..
-      (path == "" and "is empty" or "holds a NUL byte")
-  end
+  local bad = options.path_problem(path)
+  if bad then return nil, "nerve.plot.loss: " .. bad end
   local text = M.svg(r, opts)
   local f, err = io.open(path, "w")
   if not f then return nil, err end

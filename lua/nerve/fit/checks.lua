@@ -462,12 +462,9 @@ local function check_schedule(p, opts)
   p.rate, p.clip = rate, clip
 end
 
--- A path option: io.open would stop at a NUL byte and open another file.
 local function check_path(name, path)
-  if path == "" then fail(LEVEL, "option '%s': the path is empty", name) end
-  if path:find("\0", 1, true) then
-    fail(LEVEL, "option '%s': the path holds a NUL byte", name)
-  end
+  local bad = options.path_problem(path)
+  if bad then fail(LEVEL, "option '%s': %s", name, bad) end
 end
 
 -- Checkpoints: {path = , every = 1} or a path; resume = true (from
